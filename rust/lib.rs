@@ -1,0 +1,1 @@
+//! jbolt-distill: knowledge distillation and in-process inference on libtorch.
