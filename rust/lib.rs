@@ -1,1 +1,6 @@
 //! jbolt-distill: knowledge distillation and in-process inference on libtorch.
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod eval;
