@@ -1,1 +1,3 @@
 //! jbolt-distill: knowledge distillation and in-process inference on libtorch.
+
+pub mod error;
