@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod data;
+pub mod distill;
 pub mod error;
 pub mod eval;
