@@ -615,7 +615,9 @@ impl<'de> Deserialize<'de> for StudentSpec {
 
         let raw = Raw::deserialize(deserializer)?;
         let wrong = |name: &str, kind: &str| {
-            de::Error::custom(format!("`{name}` does not apply to a student of kind {kind}"))
+            de::Error::custom(format!(
+                "`{name}` does not apply to a student of kind {kind}"
+            ))
         };
         match raw.kind {
             Kind::Transformer => {

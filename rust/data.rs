@@ -245,7 +245,7 @@ fn finite_f32(value: f64, what: impl FnOnce() -> String) -> std::result::Result<
         Ok(narrowed)
     } else {
         Err(format!(
-            "{} is {value}, expected a finite number within the 32-bit float range",
+            "{} is {value:?}, expected a finite number within the 32-bit float range",
             what()
         ))
     }
