@@ -1,1 +1,4 @@
 //! jbolt-distill: knowledge distillation and in-process inference on libtorch.
+
+pub mod distill;
+pub mod error;
