@@ -2,3 +2,4 @@
 
 pub mod distill;
 pub mod error;
+pub mod models;
