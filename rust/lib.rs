@@ -2,4 +2,5 @@
 
 pub mod distill;
 pub mod error;
+pub mod models;
 pub mod quant;
