@@ -1,1 +1,6 @@
 //! jbolt-distill: knowledge distillation and in-process inference on libtorch.
+
+pub mod distill;
+pub mod error;
+pub mod models;
+pub mod quant;

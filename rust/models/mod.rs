@@ -1,6 +1,6 @@
-//! Models: the BERT-family encoder, tokenization, Hugging Face directory loading, TorchScript
-//! teachers, model-name resolution and the teacher abstraction.
+//! Models: the BERT-family encoder, tokenizer, loading, teachers and students.
 
 pub mod bert;
 pub mod hf;
+pub mod student;
 pub mod tokenizer;
