@@ -270,29 +270,30 @@ impl HfModel {
         };
         let encoder = BertEncoder::new(&encoder_path, &config)?;
 
-        let (head, labels) =
-            match header.get("classifier.weight") {
-                Some((_, shape)) if shape.len() == 2 => {
-                    let num_labels = shape[0] as i64;
-                    let with_pooler = header.contains_key(&format!("{prefix}pooler.dense.weight"));
-                    let head = ClassifierHead::new(
-                        &encoder_path,
-                        &root,
-                        config.hidden_size,
-                        num_labels,
-                        with_pooler,
-                    )?;
-                    let labels = head_labels(&config, num_labels, dir)?;
-                    (Some(head), Some(labels))
-                }
-                Some((_, shape)) => return Err(Error::invalid_input(
+        let (head, labels) = match header.get("classifier.weight") {
+            Some((_, shape)) if shape.len() == 2 => {
+                let num_labels = shape[0] as i64;
+                let with_pooler = header.contains_key(&format!("{prefix}pooler.dense.weight"));
+                let head = ClassifierHead::new(
+                    &encoder_path,
+                    &root,
+                    config.hidden_size,
+                    num_labels,
+                    with_pooler,
+                )?;
+                let labels = head_labels(&config, num_labels, dir)?;
+                (Some(head), Some(labels))
+            }
+            Some((_, shape)) => {
+                return Err(Error::invalid_input(
                     &wname,
                     format!(
                         "tensor classifier.weight has shape {shape:?}, expected [classes, hidden]"
                     ),
-                )),
-                None => (None, None),
-            };
+                ))
+            }
+            None => (None, None),
+        };
 
         let mut vs = vs;
         let report = load_safetensors_into(&vs, &weights)?;
