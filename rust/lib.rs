@@ -5,3 +5,5 @@ pub mod data;
 pub mod distill;
 pub mod error;
 pub mod eval;
+pub mod models;
+pub mod quant;
