@@ -76,7 +76,12 @@ final class SelfTestCommand implements Callable<Integer> {
         out.printf(
                 "matmul %dx%d through JNI: max abs difference to plain Java %.2e -> %s%n",
                 size, size, maxError, ok ? "OK" : "MISMATCH");
-        out.println("JVM start to first result: " + firstResultMillis + " ms");
+        out.println(
+                "JVM start to first result: "
+                        + firstResultMillis
+                        + " ms (native loading: "
+                        + info.loadMillis()
+                        + " ms)");
         return ok ? 0 : 1;
     }
 }
