@@ -1,0 +1,318 @@
+//! Trainer, checkpoint and cache behaviour: reproducibility, resume, cancellation, online vs
+//! cached teacher outputs, teacher weights left untouched.
+//!
+//! These tests use small synthetic feature data and MLP students so that they run in seconds;
+//! the transformer path is exercised in `tests/student.rs` and the BBC demo.
+
+use std::collections::BTreeMap;
+
+use jbolt_distill::distill::batch::Inputs;
+use jbolt_distill::distill::cache::{TeacherBatch, TeacherOutputs};
+use jbolt_distill::distill::events::Event;
+use jbolt_distill::distill::schedule::{Stage, StepPlan};
+use jbolt_distill::distill::trainer::{self, Split, Targets, TrainerConfig};
+use jbolt_distill::error::{Error, Result};
+use jbolt_distill::models::student::{MlpConfig, MlpStudent, Student};
+use tch::{nn, nn::Module, Device, Kind, Tensor};
+
+/// Three Gaussian blobs in 8 dimensions; labels 0..3, the last `unlabelled` rows marked -1.
+fn blobs(n: i64, seed: i64) -> (Tensor, Vec<i64>) {
+    tch::manual_seed(seed);
+    let labels = Tensor::randint(3, [n], (Kind::Int64, Device::Cpu));
+    let centers = Tensor::randn([3, 8], (Kind::Float, Device::Cpu)) * 2.0;
+    let x = centers.index_select(0, &labels) + Tensor::randn([n, 8], (Kind::Float, Device::Cpu));
+    (x, Vec::<i64>::try_from(&labels).unwrap_or_default())
+}
+
+struct Fixture {
+    train_x: Inputs,
+    train_y: Vec<i64>,
+    val_x: Inputs,
+    val_y: Vec<i64>,
+    teacher_vs: nn::VarStore,
+    teacher: nn::Sequential,
+}
+
+/// torch's random generator is process-global: tests that seed it must not interleave.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn fixture() -> Fixture {
+    let (all_x, all_y) = blobs(300, 1);
+    let (x, y) = (all_x.narrow(0, 0, 240), all_y[..240].to_vec());
+    let (vx, vy) = (all_x.narrow(0, 240, 60), all_y[240..].to_vec());
+    tch::manual_seed(3);
+    let teacher_vs = nn::VarStore::new(Device::Cpu);
+    let p = teacher_vs.root();
+    let teacher = nn::seq()
+        .add(nn::linear(&p / "l1", 8, 32, Default::default()))
+        .add_fn(|t| t.relu())
+        .add(nn::linear(&p / "l2", 32, 3, Default::default()));
+    Fixture {
+        train_x: Inputs::Features(x),
+        train_y: y,
+        val_x: Inputs::Features(vx),
+        val_y: vy,
+        teacher_vs,
+        teacher,
+    }
+}
+
+fn teacher_outputs(f: &Fixture) -> Result<TeacherOutputs> {
+    let Inputs::Features(x) = &f.train_x else {
+        unreachable!()
+    };
+    TeacherOutputs::compute(f.train_x.len(), 50, 0, &mut |s, e| {
+        let xb = x.narrow(0, s as i64, (e - s) as i64);
+        Ok(TeacherBatch {
+            pooled: xb.copy(),
+            logits: Some(f.teacher.forward(&xb)),
+            hidden: BTreeMap::new(),
+        })
+    })
+}
+
+fn new_student(seed: i64) -> Result<(nn::VarStore, Student)> {
+    tch::manual_seed(seed);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = MlpConfig {
+        input_dim: 8,
+        hidden_sizes: vec![16],
+        dropout: 0.2,
+        num_labels: 3,
+    };
+    let m = MlpStudent::new(&vs.root(), &cfg)?;
+    Ok((vs, Student::Mlp(m)))
+}
+
+fn config() -> TrainerConfig {
+    TrainerConfig {
+        epochs: 4,
+        batch_size: 32,
+        learning_rate: 1e-2,
+        early_stopping_patience: 0,
+        seed: 11,
+        ..TrainerConfig::default()
+    }
+}
+
+fn weights(vs: &nn::VarStore) -> BTreeMap<String, Tensor> {
+    vs.variables()
+        .into_iter()
+        .map(|(k, t)| (k, t.detach().copy()))
+        .collect()
+}
+
+fn run(
+    f: &Fixture,
+    cfg: &TrainerConfig,
+    cancel_at: Option<usize>,
+) -> Result<(nn::VarStore, Student, trainer::TrainSummary)> {
+    let (vs, student) = new_student(5)?;
+    let cached = teacher_outputs(f)?;
+    let mut on_event = |e: &Event| cancel_at.map_or(true, |c| e.step < c);
+    let summary = trainer::train(
+        &student,
+        &vs,
+        cfg,
+        Split {
+            inputs: &f.train_x,
+            labels: &f.train_y,
+        },
+        Some(Split {
+            inputs: &f.val_x,
+            labels: &f.val_y,
+        }),
+        Targets::Cached(&cached),
+        &mut on_event,
+    )?;
+    Ok((vs, student, summary))
+}
+
+fn val_logits(f: &Fixture, s: &Student) -> Result<Tensor> {
+    trainer::predict_logits(s, &f.val_x, 64)
+}
+
+#[test]
+fn same_seed_gives_bit_identical_students() -> Result<()> {
+    let _guard = lock();
+    tch::set_num_threads(1);
+    let f = fixture();
+    let (vs1, _, s1) = run(&f, &config(), None)?;
+    let (vs2, _, s2) = run(&f, &config(), None)?;
+    assert_eq!(s1, s2);
+    let (w1, w2) = (weights(&vs1), weights(&vs2));
+    assert_eq!(
+        w1.len(),
+        6,
+        "norm.mean, norm.std, two linear layers' weight and bias: {:?}",
+        w1.keys()
+    );
+    for (k, t) in &w1 {
+        assert!(
+            t.equal(&w2[k]),
+            "variable {k} differs between two runs with the same seed"
+        );
+    }
+    // A different seed must give a different student (the test can fail).
+    let mut other = config();
+    other.seed = 12;
+    let (vs3, _, _) = run(&f, &other, None)?;
+    let w3 = weights(&vs3);
+    assert!(w1.iter().any(|(k, t)| !t.equal(&w3[k])));
+    Ok(())
+}
+
+#[test]
+fn distillation_learns_the_blobs() -> Result<()> {
+    let _guard = lock();
+    tch::set_num_threads(1);
+    let f = fixture();
+    let (_, student, summary) = run(&f, &config(), None)?;
+    let acc = trainer::accuracy(&val_logits(&f, &student)?, &f.val_y)?.unwrap_or(0.0);
+    assert!(acc > 0.9, "validation accuracy {acc}");
+    assert_eq!(
+        summary.best_val_accuracy,
+        Some(acc),
+        "the best weights are the ones restored"
+    );
+    Ok(())
+}
+
+#[test]
+fn resumed_run_ends_exactly_like_an_uninterrupted_one() -> Result<()> {
+    let _guard = lock();
+    tch::set_num_threads(1);
+    let f = fixture();
+    let dir = std::env::temp_dir().join(format!("jbolt-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (vs_full, s_full, sum_full) = run(&f, &config(), None)?;
+
+    let mut cfg = config();
+    cfg.checkpoint_dir = Some(dir.clone());
+    cfg.checkpoint_every = 5;
+    // 8 steps per epoch; cancel during epoch 2 at step 13 (checkpoint at step 10 kept).
+    let err = run(&f, &cfg, Some(13)).err();
+    assert!(
+        matches!(err, Some(Error::Cancelled)),
+        "expected cancellation, got {err:?}"
+    );
+    let kept: Vec<_> = std::fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(kept.len(), 1, "only the latest checkpoint stays: {kept:?}");
+    assert_eq!(kept[0].to_string_lossy(), "step-00000010");
+
+    cfg.resume = true;
+    let (vs_res, s_res, sum_res) = run(&f, &cfg, None)?;
+    assert!(sum_res.resumed);
+    assert_eq!(sum_res.steps, sum_full.steps);
+    assert_eq!(sum_res.best_val_accuracy, sum_full.best_val_accuracy);
+    assert!(val_logits(&f, &s_res)?.equal(&val_logits(&f, &s_full)?));
+    let (w1, w2) = (weights(&vs_full), weights(&vs_res));
+    for (k, t) in &w1 {
+        assert!(t.equal(&w2[k]), "variable {k} differs after resume");
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn online_and_cached_teacher_give_the_same_loss_and_leave_the_teacher_unchanged() -> Result<()> {
+    let _guard = lock();
+    tch::set_num_threads(1);
+    let f = fixture();
+    let before: Vec<(String, Tensor)> = weights(&f.teacher_vs).into_iter().collect();
+    let cached = teacher_outputs(&f)?;
+    let (_, student) = new_student(5)?;
+    let plan = StepPlan {
+        stage: Stage::Distill,
+        temperature: 3.0,
+        alpha: 0.7,
+        lr: 0.0,
+    };
+    let rows = [3usize, 17, 42, 99, 150, 201];
+    let batch = f.train_x.batch(&rows, &f.train_y)?;
+    let from_cache = cached.select(&batch.rows)?;
+    let online = TeacherOutputs {
+        pooled: batch
+            .features
+            .as_ref()
+            .map(|x| x.copy())
+            .unwrap_or_default(),
+        logits: batch
+            .features
+            .as_ref()
+            .map(|x| tch::no_grad(|| f.teacher.forward(x))),
+        hidden: BTreeMap::new(),
+    };
+    let a = trainer::batch_loss(&student, &batch, Some(&from_cache), &plan, None, false)?;
+    let b = trainer::batch_loss(&student, &batch, Some(&online), &plan, None, false)?;
+    assert!(a.soft > 0.0 && a.hard > 0.0);
+    assert!((a.total.double_value(&[]) - b.total.double_value(&[])).abs() < 1e-6);
+
+    // A whole online run, then the teacher checksum.
+    let (vs, student) = new_student(5)?;
+    let mut teacher_fn = |batch: &jbolt_distill::distill::batch::Batch| -> Result<TeacherOutputs> {
+        let x = batch
+            .features
+            .as_ref()
+            .map(|x| x.copy())
+            .unwrap_or_default();
+        Ok(TeacherOutputs {
+            logits: Some(f.teacher.forward(&x)),
+            pooled: x,
+            hidden: BTreeMap::new(),
+        })
+    };
+    trainer::train(
+        &student,
+        &vs,
+        &config(),
+        Split {
+            inputs: &f.train_x,
+            labels: &f.train_y,
+        },
+        None,
+        Targets::Online(&mut teacher_fn),
+        &mut |_| true,
+    )?;
+    for (k, t) in before {
+        assert!(
+            t.equal(&f.teacher_vs.variables()[&k]),
+            "teacher variable {k} changed"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn cache_file_round_trips_and_shards_cover_rows() -> Result<()> {
+    let _guard = lock();
+    let f = fixture();
+    let out = teacher_outputs(&f)?;
+    let dir = std::env::temp_dir().join(format!("jbolt-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    // Two shards written separately, as a cluster job would.
+    out.write_shard(&dir.join("k1.0-100.jbc"), "k1", 0, 100)?;
+    assert!(
+        TeacherOutputs::read(&dir, "k1", 240)?.is_none(),
+        "incomplete shards are a miss"
+    );
+    out.write_shard(&dir.join("k1.100-240.jbc"), "k1", 100, 240)?;
+    let back = TeacherOutputs::read(&dir, "k1", 240)?.ok_or(Error::Internal("miss".into()))?;
+    assert!(back.pooled.equal(&out.pooled));
+    assert!(back
+        .logits
+        .as_ref()
+        .zip(out.logits.as_ref())
+        .is_some_and(|(a, b)| a.equal(b)));
+    assert!(TeacherOutputs::read(&dir, "other", 240)?.is_none());
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
