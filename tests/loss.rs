@@ -375,6 +375,15 @@ fn attention_alignment_matches_pytorch() -> Result<()> {
 }
 
 #[test]
+fn empty_batches_give_zero_not_nan() -> Result<()> {
+    let empty = Tensor::zeros([0, 3], (Kind::Float, tch::Device::Cpu));
+    let no_labels = Tensor::zeros([0], (Kind::Int64, tch::Device::Cpu));
+    let parts = distillation_loss(&empty, &empty, &no_labels, None, 2.0, 0.5)?;
+    assert_eq!(scalar(&parts.total), 0.0);
+    Ok(())
+}
+
+#[test]
 fn bad_inputs_are_errors_not_panics() {
     let s = Tensor::zeros([4, 3], (Kind::Float, tch::Device::Cpu));
     let t = Tensor::zeros([4, 2], (Kind::Float, tch::Device::Cpu));

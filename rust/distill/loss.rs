@@ -614,7 +614,10 @@ fn mean_of(losses: &[Tensor]) -> Result<Tensor> {
 fn masked_mean(op: &str, values: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
     let kind = values.kind();
     match mask {
-        None => Ok(values.f_mean(kind)?),
+        // sum / count like PyTorch's `batchmean`, and 0 (not NaN) for an empty batch
+        None => Ok(values
+            .f_sum(kind)?
+            .f_div_scalar(values.numel().max(1) as f64)?),
         Some(m) => {
             if m.size() != values.size() {
                 return Err(shape_error(
