@@ -5,5 +5,6 @@ pub mod data;
 pub mod distill;
 pub mod error;
 pub mod eval;
+mod jni;
 pub mod models;
 pub mod quant;
