@@ -1,5 +1,6 @@
 //! jbolt-distill: knowledge distillation and in-process inference on libtorch.
 
+pub mod bundle;
 pub mod config;
 pub mod data;
 pub mod distill;
@@ -7,4 +8,7 @@ pub mod error;
 pub mod eval;
 mod jni;
 pub mod models;
+pub mod pipeline;
 pub mod quant;
+pub mod registry;
+pub mod serve;
