@@ -4,3 +4,4 @@ pub mod bert;
 pub mod hf;
 pub mod student;
 pub mod tokenizer;
+pub mod transformer;

@@ -11,6 +11,7 @@ use tch::{nn, nn::Module, Kind, Tensor};
 
 use crate::distill::batch::Batch;
 use crate::error::{Error, Result};
+use crate::models::transformer::TransformerStudent;
 
 /// Architecture of an MLP student, as stored in a bundle's `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,20 +144,36 @@ pub struct StudentOutput {
 /// A student of either kind.
 #[derive(Debug)]
 pub enum Student {
+    /// Transformer over token ids (teacher vocabulary, mapped to the student's rows).
+    Transformer(TransformerStudent),
     /// MLP over feature inputs.
     Mlp(MlpStudent),
 }
 
 impl Student {
     /// Runs the student on a batch; `train` turns dropout on.
+    ///
+    /// A transformer reads `batch.ids` and `batch.mask` (`[b, L]` `i64`, teacher vocabulary)
+    /// and returns the `M + 1` encoder hidden states `[b, L, H]` and, when `want_attentions`,
+    /// the `M` attention maps `[b, heads, L, L]`; an MLP reads `batch.features` `[b, F]`.
     pub fn forward_t(
         &self,
         batch: &Batch,
         train: bool,
         want_attentions: bool,
     ) -> Result<StudentOutput> {
-        let _ = want_attentions;
         match self {
+            Student::Transformer(t) => {
+                let (ids, mask) = batch.ids.as_ref().zip(batch.mask.as_ref()).ok_or_else(|| {
+                    Error::invalid_input("batch", "a transformer student needs token ids")
+                })?;
+                let (logits, out) = t.forward_t(ids, mask, train, want_attentions)?;
+                Ok(StudentOutput {
+                    logits,
+                    hidden_states: out.hidden_states,
+                    attentions: out.attentions,
+                })
+            }
             Student::Mlp(m) => {
                 let features = batch.features.as_ref().ok_or_else(|| {
                     Error::invalid_input("batch", "an mlp student needs feature inputs")
@@ -174,6 +191,7 @@ impl Student {
     /// Width of the student's hidden states (for alignment projections).
     pub fn hidden_width(&self) -> i64 {
         match self {
+            Student::Transformer(t) => t.config().encoder.hidden_size,
             Student::Mlp(m) => m
                 .config
                 .hidden_sizes
@@ -186,6 +204,7 @@ impl Student {
     /// Number of transformer layers (hidden layers for an MLP).
     pub fn num_layers(&self) -> usize {
         match self {
+            Student::Transformer(t) => t.config().encoder.num_hidden_layers as usize,
             Student::Mlp(m) => m.config.hidden_sizes.len(),
         }
     }
@@ -193,6 +212,7 @@ impl Student {
     /// Number of classes.
     pub fn num_labels(&self) -> i64 {
         match self {
+            Student::Transformer(t) => t.config().num_labels,
             Student::Mlp(m) => m.config.num_labels,
         }
     }
