@@ -84,6 +84,7 @@ subprojects {
 project(":jbolt-distill") {
     dependencies {
         "api"(rootProject.libs.slf4j.api)
+        "api"(rootProject.libs.jackson.databind)
         "testImplementation"(rootProject.libs.slf4j.simple)
     }
 

@@ -10,8 +10,11 @@
 //! them to SLF4J. Java tells Rust the most verbose level it has enabled (`setLogLevel`), so a
 //! disabled record costs one comparison and never touches the JVM.
 
+mod distiller;
 mod handle;
+mod models;
 mod native_bridge;
+mod student_model;
 
 #[allow(unused_imports)]
 pub(crate) use handle::{free_handle, into_handle, with_handle};

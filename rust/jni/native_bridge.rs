@@ -217,7 +217,7 @@ pub extern "system" fn Java_dev_jbolt_distill_NativeBridge_tensorFree<'local>(
 }
 
 /// Copies a Java `float[]` argument into a vector, rejecting `null`.
-fn read_floats(env: &Env<'_>, array: &JFloatArray<'_>, field: &str) -> Result<Vec<f32>> {
+pub(super) fn read_floats(env: &Env<'_>, array: &JFloatArray<'_>, field: &str) -> Result<Vec<f32>> {
     if array.is_null() {
         return Err(Error::invalid_argument(field, "must not be null"));
     }

@@ -98,4 +98,62 @@ final class NativeBridge {
 
     /** Frees a tensor; called once per handle. */
     static native void tensorFree(long handle);
+
+    // ---- distillation (JboltDistiller) ---------------------------------------------------
+
+    /** Receives the engine's progress events on the thread that called {@link #distill}. */
+    @FunctionalInterface
+    interface EventSink {
+        /**
+         * Handles one event.
+         *
+         * @param eventJson the event ({@code distill::events::Event} as JSON)
+         * @return true to go on, false to cancel the run
+         */
+        boolean onEvent(String eventJson);
+    }
+
+    /**
+     * Runs a distillation on the calling thread, calling {@code sink} on this thread for every
+     * event; returns the report JSON. A false answer from the sink stops the run, which then throws
+     * {@link NativeFailureException} with code {@code CANCELLED}.
+     */
+    static native String distill(String requestJson, EventSink sink);
+
+    /**
+     * Parses and validates a request without running it; returns it with every default filled in.
+     * Throws {@link InvalidInputException} naming the field for a bad request.
+     */
+    static native String validateRequest(String requestJson);
+
+    // ---- student models (StudentModel) ---------------------------------------------------
+
+    /** Evaluates the bundle in {@code modelDir} on the request's data; returns the metrics JSON. */
+    static native String evaluate(String modelDir, String requestJson);
+
+    /** Loads a student bundle; the caller owns the returned handle. */
+    static native long modelLoad(String dir);
+
+    /** Predicts texts; returns a JSON array of predictions. */
+    static native String modelPredictTexts(long handle, String[] texts);
+
+    /** Predicts {@code values.length / dim} feature rows; returns a JSON array of predictions. */
+    static native String modelPredictFeatures(long handle, float[] values, int dim);
+
+    /** Returns the model info JSON. */
+    static native String modelInfo(long handle);
+
+    /** Frees a model; called once per handle. */
+    static native void modelFree(long handle);
+
+    // ---- teacher registry (Models) -------------------------------------------------------
+
+    /** Returns the models in the model home as a JSON array of {@code {name, path, format}}. */
+    static native String listModels();
+
+    /** Returns the model home directory. */
+    static native String modelHome();
+
+    /** Resolves a teacher name or path; returns JSON {@code {path, format}}. */
+    static native String resolveTeacher(String nameOrPath);
 }
