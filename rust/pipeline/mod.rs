@@ -315,7 +315,15 @@ pub fn distill(
 
     tch::manual_seed(settings.seed as i64);
     let student_vs = nn::VarStore::new(device);
-    let student = build_student(request, &teacher, &data, &train_inputs, &student_vs)?;
+    let tokens = TokenInfo::of(&teacher);
+    let student = build_student(
+        request,
+        Some(&teacher),
+        tokens.as_ref(),
+        &data,
+        &train_inputs,
+        &student_vs,
+    )?;
     let online = settings.online;
     let tokenizer_path = teacher.tokenizer.as_ref().map(|t| t.path().to_path_buf());
     let teacher_name = teacher.name();
@@ -373,11 +381,13 @@ pub fn distill(
         let t = Instant::now();
         progress.stage(
             Stage::Baseline,
-            "training the same student on hard labels only, for comparison",
+            "training the same student architecture from random initialisation on hard labels \
+             only, for comparison",
         )?;
         tch::manual_seed(settings.seed as i64);
         let base_vs = nn::VarStore::new(device);
-        let base = build_student_without_teacher_init(request, &data, &train_inputs, &base_vs)?;
+        let base =
+            build_baseline_student(request, tokens.as_ref(), &data, &train_inputs, &base_vs)?;
         let cfg = trainer_config(request, None, TrainMode::HardOnly, "baseline")?;
         let val_split = (!val_inputs.is_empty()).then_some(Split {
             inputs: &val_inputs,
@@ -975,40 +985,59 @@ fn trainer_config(
     })
 }
 
-/// Builds the requested student, initialised from the teacher when asked.
+/// The teacher tokenizer's facts a transformer student needs.
+#[derive(Debug, Clone)]
+struct TokenInfo {
+    special_ids: Vec<i64>,
+    unk_id: i64,
+    vocab_size: i64,
+}
+
+impl TokenInfo {
+    fn of(teacher: &Teacher) -> Option<Self> {
+        let tokenizer = teacher.tokenizer.as_ref()?;
+        let special_ids = [
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<pad>", "<unk>", "<s>", "</s>",
+        ]
+        .iter()
+        .filter_map(|t| tokenizer.token_to_id(t))
+        .chain(std::iter::once(tokenizer.pad_id()))
+        .collect();
+        let unk_id = tokenizer
+            .token_to_id("[UNK]")
+            .or_else(|| tokenizer.token_to_id("<unk>"))
+            .unwrap_or(tokenizer.pad_id());
+        Some(TokenInfo {
+            special_ids,
+            unk_id,
+            vocab_size: tokenizer.vocab_size() as i64,
+        })
+    }
+}
+
+/// Builds the baseline student: the same architecture and vocabulary, from random
+/// initialisation (no teacher layers), so that the comparison measures everything the
+/// teacher contributes.
+fn build_baseline_student(
+    request: &DistillRequest,
+    tokens: Option<&TokenInfo>,
+    data: &data::PreparedData,
+    train_inputs: &Inputs,
+    vs: &nn::VarStore,
+) -> Result<Student> {
+    let mut request = request.clone();
+    if let StudentSpec::Transformer(t) = &mut request.student {
+        t.init_from_teacher = false;
+    }
+    build_student(&request, None, tokens, data, train_inputs, vs)
+}
+
+/// Builds the requested student; `teacher` is needed when it starts from the teacher's
+/// layers, `tokens` for every transformer student.
 fn build_student(
     request: &DistillRequest,
-    teacher: &Teacher,
-    data: &data::PreparedData,
-    train_inputs: &Inputs,
-    vs: &nn::VarStore,
-) -> Result<Student> {
-    build_student_with(request, Some(teacher), data, train_inputs, vs)
-}
-
-/// Builds the requested student for the baseline: the same architecture and, when the
-/// distilled student starts from the teacher's layers, the same start (the teacher's weights
-/// are read from its directory again, since the teacher itself was released).
-fn build_student_without_teacher_init(
-    request: &DistillRequest,
-    data: &data::PreparedData,
-    train_inputs: &Inputs,
-    vs: &nn::VarStore,
-) -> Result<Student> {
-    let wants_teacher =
-        matches!(&request.student, StudentSpec::Transformer(t) if t.init_from_teacher);
-    if wants_teacher {
-        let (path, format) = registry::resolve(&request.teacher)?;
-        let device = device_of(&request.training.device, "training.device")?;
-        let teacher = Teacher::load(&path, format, device, request.training.max_length, true)?;
-        return build_student_with(request, Some(&teacher), data, train_inputs, vs);
-    }
-    build_student_with(request, None, data, train_inputs, vs)
-}
-
-fn build_student_with(
-    request: &DistillRequest,
     teacher: Option<&Teacher>,
+    tokens: Option<&TokenInfo>,
     data: &data::PreparedData,
     train_inputs: &Inputs,
     vs: &nn::VarStore,
@@ -1016,42 +1045,28 @@ fn build_student_with(
     let num_labels = data.labels.len() as i64;
     match (&request.student, train_inputs) {
         (StudentSpec::Transformer(spec), Inputs::Tokens { ids, .. }) => {
-            let teacher = teacher.ok_or_else(|| Error::Internal("no teacher".into()))?;
-            let tokenizer = teacher
-                .tokenizer
-                .as_ref()
-                .ok_or_else(|| Error::Internal("text teacher without tokenizer".into()))?;
-            let special: Vec<i64> = [
-                "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<pad>", "<unk>", "<s>", "</s>",
-            ]
-            .iter()
-            .filter_map(|t| tokenizer.token_to_id(t))
-            .chain(std::iter::once(tokenizer.pad_id()))
-            .collect();
-            let unk_id = tokenizer
-                .token_to_id("[UNK]")
-                .or_else(|| tokenizer.token_to_id("<unk>"))
-                .unwrap_or(tokenizer.pad_id());
-            if spec.init_from_teacher && teacher.hf_model().is_none() {
-                return Err(Error::invalid_argument(
-                    "student.init_from_teacher",
-                    format!(
-                        "only a Hugging Face directory teacher has layers to copy; {} is a \
-                         TorchScript file; set it to false",
-                        teacher.path.display()
-                    ),
-                ));
-            }
+            let tokens =
+                tokens.ok_or_else(|| Error::Internal("text teacher without tokenizer".into()))?;
+            let encoder = match (spec.init_from_teacher, teacher) {
+                (false, _) => None,
+                (true, Some(t)) => Some(t.hf_model().ok_or_else(|| {
+                    Error::invalid_argument(
+                        "student.init_from_teacher",
+                        format!(
+                            "only a Hugging Face directory teacher has layers to copy; {} is a \
+                             TorchScript file; set it to false",
+                            t.path.display()
+                        ),
+                    )
+                })?),
+                (true, None) => return Err(Error::Internal("no teacher to copy from".into())),
+            };
             let init = StudentInit {
-                teacher: if spec.init_from_teacher {
-                    teacher.hf_model()
-                } else {
-                    None
-                },
+                teacher: encoder,
                 train_ids: ids,
-                teacher_vocab_size: tokenizer.vocab_size() as i64,
-                special_ids: special,
-                unk_id,
+                teacher_vocab_size: tokens.vocab_size,
+                special_ids: tokens.special_ids.clone(),
+                unk_id: tokens.unk_id,
                 num_labels,
             };
             let student = build_transformer_student(&vs.root(), spec, &init)?;
