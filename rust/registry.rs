@@ -107,16 +107,18 @@ pub fn list_models() -> Result<Vec<ModelEntry>> {
 pub fn resolve_in(teacher: &str, home: &Path) -> Result<(PathBuf, TeacherFormat)> {
     let given = PathBuf::from(teacher);
     if given.exists() {
-        return format_of(&given).map(|f| (given.clone(), f)).ok_or_else(|| {
-            Error::invalid_argument(
-                "teacher",
-                format!(
-                    "{} is neither a model directory with config.json nor a TorchScript .pt \
+        return format_of(&given)
+            .map(|f| (given.clone(), f))
+            .ok_or_else(|| {
+                Error::invalid_argument(
+                    "teacher",
+                    format!(
+                        "{} is neither a model directory with config.json nor a TorchScript .pt \
                      file",
-                    given.display()
-                ),
-            )
-        });
+                        given.display()
+                    ),
+                )
+            });
     }
     let looks_like_name = !teacher.contains('/') && !teacher.contains('\\');
     if looks_like_name {
