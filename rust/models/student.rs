@@ -264,8 +264,9 @@ impl Student {
     }
 
     /// The student's tensors by name relative to its path (the names a bundle stores): every
-    /// variable of `vs` under the student's prefix, plus `vocab_map` `[teacher_vocab]` `i64`
-    /// for a transformer. Shallow handles, not copies.
+    /// variable of `vs` under the student's prefix, plus `vocab_ids` `[student_vocab]` `i64`
+    /// (the teacher id of each vocabulary row) for a transformer. Shallow handles, not
+    /// copies.
     pub fn named_tensors(&self, vs: &nn::VarStore) -> Result<BTreeMap<String, Tensor>> {
         let prefix = match self {
             Student::Transformer(t) => t.prefix(),
@@ -282,7 +283,7 @@ impl Student {
             )));
         }
         if let Student::Transformer(t) = self {
-            out.insert("vocab_map".into(), t.vocab_map().shallow_clone());
+            out.insert("vocab_ids".into(), Tensor::f_from_slice(&t.vocab_ids()?)?);
         }
         Ok(out)
     }

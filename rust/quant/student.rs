@@ -13,7 +13,7 @@
 //! `X.weight_scales` `[out]` `f32`, `X.weight_zero_points` `[out]` `i64` and `X.bias` `[out]`
 //! `f32`; an int8 word table is `embeddings.word_embeddings.weight` `i8` plus
 //! `embeddings.word_embeddings.weight_scales` `[rows]` `f32`. Every other tensor keeps its
-//! name and `f32` value. Inference only: nothing here is differentiable.
+//! name and `f32` value; `vocab_ids` `[rows]` `i64` holds the teacher id of each row. Inference only: nothing here is differentiable.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +23,7 @@ use crate::distill::batch::Batch;
 use crate::error::{Error, Result};
 use crate::models::bert::mean_pool;
 use crate::models::student::{MlpConfig, Student, StudentArchitecture};
-use crate::models::transformer::{map_teacher_ids, TransformerStudentConfig};
+use crate::models::transformer::{map_teacher_ids, vocab_map_from_ids, TransformerStudentConfig};
 use crate::quant::{QuantizedEmbedding, QuantizedLinear};
 
 const SCALES: &str = "_scales";
@@ -167,6 +167,7 @@ struct Layer {
 pub struct QuantizedTransformer {
     config: TransformerStudentConfig,
     vocab_map: Tensor,
+    vocab_ids: Vec<i64>,
     word: WordTable,
     position: Tensor,
     token_type: Option<Tensor>,
@@ -217,18 +218,20 @@ impl QuantizedTransformer {
         } else {
             None
         };
-        let vocab_map = get(tensors, "vocab_map")?;
-        if vocab_map.size() != [config.teacher_vocab_size] || vocab_map.kind() != Kind::Int64 {
+        let vocab_ids = get(tensors, "vocab_ids")?;
+        if vocab_ids.size() != [enc.vocab_size] || vocab_ids.kind() != Kind::Int64 {
             return Err(Error::invalid_input(
                 "student weights",
                 format!(
-                    "tensor vocab_map must be [{}] int64, got {:?} {:?}",
-                    config.teacher_vocab_size,
-                    vocab_map.kind(),
-                    vocab_map.size()
+                    "tensor vocab_ids must be [{}] int64, got {:?} {:?}",
+                    enc.vocab_size,
+                    vocab_ids.kind(),
+                    vocab_ids.size()
                 ),
             ));
         }
+        let vocab_ids = Vec::<i64>::try_from(vocab_ids)?;
+        let vocab_map = vocab_map_from_ids(&vocab_ids, config.teacher_vocab_size, config.unk_id)?;
         let mut layers = Vec::with_capacity(enc.num_hidden_layers as usize);
         for i in 0..enc.num_hidden_layers {
             let p = format!("encoder.layer.{i}.");
@@ -282,7 +285,8 @@ impl QuantizedTransformer {
         }
         Ok(QuantizedTransformer {
             config: config.clone(),
-            vocab_map: deep_copy(vocab_map)?,
+            vocab_map,
+            vocab_ids,
             word,
             position,
             token_type,
@@ -368,7 +372,10 @@ impl QuantizedTransformer {
 
     fn to_tensors(&self) -> Result<Vec<(String, Tensor)>> {
         let mut out = Vec::new();
-        out.push(("vocab_map".to_string(), self.vocab_map.shallow_clone()));
+        out.push((
+            "vocab_ids".to_string(),
+            Tensor::f_from_slice(&self.vocab_ids)?,
+        ));
         let word_name = "embeddings.word_embeddings.weight";
         match &self.word {
             WordTable::Float(w) => out.push((word_name.into(), w.shallow_clone())),
