@@ -6,12 +6,14 @@
 //! plus `classifier.weight`/`classifier.bias`), so that a bundle's `model.safetensors` reads
 //! like a `BertForSequenceClassification` checkpoint without the `bert.` prefix.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::Module, Kind, Tensor};
 
 use crate::distill::batch::Batch;
 use crate::error::{Error, Result};
-use crate::models::transformer::TransformerStudent;
+use crate::models::transformer::{TransformerStudent, TransformerStudentConfig};
 
 /// Architecture of an MLP student, as stored in a bundle's `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +41,7 @@ pub struct MlpStudent {
     std: Tensor,
     layers: Vec<nn::Linear>,
     classifier: nn::Linear,
+    prefix: String,
 }
 
 impl MlpStudent {
@@ -86,7 +89,13 @@ impl MlpStudent {
             std,
             layers,
             classifier,
+            prefix: crate::models::transformer::path_prefix(path),
         })
+    }
+
+    /// Dotted prefix of the student's variables in their `VarStore` (`""` at the root).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// Sets the standardisation from training features `[n, F]` (`std` floored at 1e-6).
@@ -139,6 +148,35 @@ pub struct StudentOutput {
     pub hidden_states: Vec<Tensor>,
     /// Per-layer attention probabilities `[b, heads, L, L]`, only when asked for.
     pub attentions: Vec<Tensor>,
+}
+
+/// The architecture of a student of either kind, as stored in a bundle's `config.json`
+/// (`{"kind": "transformer", ...}` or `{"kind": "mlp", ...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StudentArchitecture {
+    /// A transformer student.
+    Transformer(TransformerStudentConfig),
+    /// An MLP student.
+    Mlp(MlpConfig),
+}
+
+impl StudentArchitecture {
+    /// `transformer` or `mlp`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StudentArchitecture::Transformer(_) => "transformer",
+            StudentArchitecture::Mlp(_) => "mlp",
+        }
+    }
+
+    /// Number of classes.
+    pub fn num_labels(&self) -> i64 {
+        match self {
+            StudentArchitecture::Transformer(t) => t.num_labels,
+            StudentArchitecture::Mlp(m) => m.num_labels,
+        }
+    }
 }
 
 /// A student of either kind.
@@ -215,5 +253,38 @@ impl Student {
             Student::Transformer(t) => t.config().num_labels,
             Student::Mlp(m) => m.config.num_labels,
         }
+    }
+
+    /// The architecture, for a bundle's `config.json`.
+    pub fn architecture(&self) -> StudentArchitecture {
+        match self {
+            Student::Transformer(t) => StudentArchitecture::Transformer(t.config().clone()),
+            Student::Mlp(m) => StudentArchitecture::Mlp(m.config.clone()),
+        }
+    }
+
+    /// The student's tensors by name relative to its path (the names a bundle stores): every
+    /// variable of `vs` under the student's prefix, plus `vocab_ids` `[student_vocab]` `i64`
+    /// (the teacher id of each vocabulary row) for a transformer. Shallow handles, not
+    /// copies.
+    pub fn named_tensors(&self, vs: &nn::VarStore) -> Result<BTreeMap<String, Tensor>> {
+        let prefix = match self {
+            Student::Transformer(t) => t.prefix(),
+            Student::Mlp(m) => m.prefix(),
+        };
+        let mut out: BTreeMap<String, Tensor> = vs
+            .variables()
+            .into_iter()
+            .filter_map(|(k, t)| k.strip_prefix(prefix).map(|n| (n.to_string(), t)))
+            .collect();
+        if !out.contains_key("classifier.weight") {
+            return Err(Error::Internal(format!(
+                "the variable store holds no student under {prefix:?}"
+            )));
+        }
+        if let Student::Transformer(t) = self {
+            out.insert("vocab_ids".into(), Tensor::f_from_slice(&t.vocab_ids()?)?);
+        }
+        Ok(out)
     }
 }

@@ -169,6 +169,27 @@ impl TransformerStudent {
         &self.prefix
     }
 
+    /// The teacher id of every student vocabulary row, in row order (`[UNK]`'s row gives
+    /// `unk_id`). With [`vocab_map_from_ids`] this rebuilds `vocab_map`; bundles store it
+    /// instead of the map because it is much shorter after pruning.
+    pub fn vocab_ids(&self) -> Result<Vec<i64>> {
+        let map = Vec::<i64>::try_from(&self.vocab_map)?;
+        let unk_row = map.get(self.config.unk_id as usize).copied().unwrap_or(-1);
+        let mut ids = vec![-1i64; self.config.encoder.vocab_size as usize];
+        for (t, &row) in map.iter().enumerate() {
+            let slot = &mut ids[row as usize];
+            if row != unk_row || t as i64 == self.config.unk_id {
+                *slot = t as i64;
+            }
+        }
+        if let Some(row) = ids.iter().position(|&i| i < 0) {
+            return Err(Error::Internal(format!(
+                "student vocabulary row {row} has no teacher id"
+            )));
+        }
+        Ok(ids)
+    }
+
     /// Maps teacher ids `[b, L]` `i64` to student rows `[b, L]` `i64`.
     ///
     /// An id outside `0..teacher_vocab_size` is [`Error::InvalidInput`] naming it.
@@ -194,6 +215,34 @@ impl TransformerStudent {
         let logits = pooled.f_linear(&self.classifier_weight, Some(&self.classifier_bias))?;
         Ok((logits, out))
     }
+}
+
+/// The `vocab_map` `[teacher_vocab_size]` `i64` of a student whose rows hold the teacher ids
+/// `ids` (row order): `ids[r]` maps to `r`, every other id to the row of `unk_id`.
+///
+/// An id out of range, a repeated id or an `unk_id` not among `ids` is
+/// [`Error::InvalidInput`] naming it.
+pub fn vocab_map_from_ids(ids: &[i64], teacher_vocab_size: i64, unk_id: i64) -> Result<Tensor> {
+    let unk_row = ids.iter().position(|&i| i == unk_id).ok_or_else(|| {
+        Error::invalid_input(
+            "vocab_ids",
+            format!("unk id {unk_id} is not in the vocabulary"),
+        )
+    })?;
+    let n = teacher_vocab_size.max(0) as usize;
+    let mut map = vec![unk_row as i64; n];
+    let mut seen = vec![false; n];
+    for (row, &id) in ids.iter().enumerate() {
+        if id < 0 || id as usize >= n || seen[id as usize] {
+            return Err(Error::invalid_input(
+                "vocab_ids",
+                format!("row {row} has id {id}, out of 0..{n} or repeated"),
+            ));
+        }
+        seen[id as usize] = true;
+        map[id as usize] = row as i64;
+    }
+    Ok(Tensor::f_from_slice(&map)?)
 }
 
 /// Maps teacher ids (`i64`, any shape) through `vocab_map`; ids out of range are an error.

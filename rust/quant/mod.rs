@@ -10,6 +10,8 @@ mod ffi;
 
 pub mod embedding;
 pub mod linear;
+pub mod student;
 
 pub use embedding::QuantizedEmbedding;
 pub use linear::{Int8Parts, QuantizedLinear};
+pub use student::QuantizedStudent;
