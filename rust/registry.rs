@@ -21,6 +21,7 @@ pub enum TeacherFormat {
     /// A Hugging Face style directory (`config.json`, `model.safetensors`, `tokenizer.json`).
     HfDirectory,
     /// A TorchScript file.
+    #[serde(rename = "torchscript")]
     TorchScript,
 }
 

@@ -187,11 +187,14 @@ fn bbc_subset(per_class: usize, into: &Path) -> Result<bool> {
         eprintln!("skipped: all-MiniLM-L6-v2 is not in the model home (run scripts/setup)");
         return Ok(false);
     }
-    for topic in ["business", "entertainment", "politics", "sport", "tech"] {
-        let src = corpus.join(topic);
-        if !src.is_dir() {
-            continue;
-        }
+    let mut topics: Vec<PathBuf> = std::fs::read_dir(&corpus)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    topics.sort();
+    for src in topics {
+        let topic = src.file_name().unwrap_or_default().to_owned();
         let mut files: Vec<PathBuf> = std::fs::read_dir(&src)?
             .flatten()
             .map(|e| e.path())

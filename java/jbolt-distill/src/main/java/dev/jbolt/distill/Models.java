@@ -45,7 +45,7 @@ public final class Models {
                     new ModelInfo(
                             m.path("name").asText(),
                             Path.of(m.path("path").asText()),
-                            format(m.path("format").asText())));
+                            m.path("format").asText()));
         }
         return Collections.unmodifiableList(out);
     }
@@ -65,14 +65,6 @@ public final class Models {
         NativeBridge.ensureLoaded();
         JsonNode m = Json.parse(NativeBridge.resolveTeacher(nameOrPath), "resolved teacher");
         return new ModelInfo(
-                nameOrPath, Path.of(m.path("path").asText()), format(m.path("format").asText()));
-    }
-
-    /**
-     * The format name of the contract: the registry serialises TorchScript as {@code torch_script},
-     * while the report JSON and {@link ModelInfo#TORCHSCRIPT} say {@code torchscript}.
-     */
-    private static String format(String engineName) {
-        return "torch_script".equals(engineName) ? ModelInfo.TORCHSCRIPT : engineName;
+                nameOrPath, Path.of(m.path("path").asText()), m.path("format").asText());
     }
 }
