@@ -123,3 +123,24 @@ project(":jbolt-distill-cli") {
         )
     }
 }
+
+// The Spring Boot starter: actuator and Micrometer are optional (compileOnly) as in Maven, where
+// they are <optional>; the two processors write the configuration and auto-configuration
+// metadata into the jar.
+project(":jbolt-distill-spring-boot-starter") {
+    dependencies {
+        "api"(project(":jbolt-distill"))
+        "api"(rootProject.libs.spring.boot.autoconfigure)
+        "compileOnly"(rootProject.libs.spring.boot.actuator)
+        "compileOnly"(rootProject.libs.spring.boot.actuator.autoconfigure)
+        "compileOnly"(rootProject.libs.micrometer.core)
+        "annotationProcessor"(rootProject.libs.spring.boot.configuration.processor)
+        "annotationProcessor"(rootProject.libs.spring.boot.autoconfigure.processor)
+        "testImplementation"(rootProject.libs.spring.boot.actuator)
+        "testImplementation"(rootProject.libs.spring.boot.actuator.autoconfigure)
+        "testImplementation"(rootProject.libs.micrometer.core)
+        "testImplementation"(rootProject.libs.spring.boot.test)
+        "testImplementation"(rootProject.libs.spring.test)
+        "testImplementation"(rootProject.libs.slf4j.simple)
+    }
+}

@@ -7,3 +7,6 @@ project(":jbolt-distill").projectDir = file("java/jbolt-distill")
 
 include(":jbolt-distill-cli")
 project(":jbolt-distill-cli").projectDir = file("java/jbolt-distill-cli")
+
+include(":jbolt-distill-spring-boot-starter")
+project(":jbolt-distill-spring-boot-starter").projectDir = file("java/jbolt-distill-spring-boot-starter")
