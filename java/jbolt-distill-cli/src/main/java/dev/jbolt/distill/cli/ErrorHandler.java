@@ -43,4 +43,19 @@ final class ErrorHandler {
         err.flush();
         return status;
     }
+
+    /**
+     * A native method missing from the loaded JNI library (a library older than the Java API, or a
+     * build in progress): status 1.
+     */
+    static int linkageError(LinkageError e, CommandLine cmd) {
+        PrintWriter err = cmd.getErr();
+        err.println(
+                "The JNI library does not provide what this jar needs ("
+                        + e
+                        + "); it is older than the Java API or only partly built. Rebuild with"
+                        + " scripts/setup.");
+        err.flush();
+        return JboltDistillCli.FAILURE;
+    }
 }

@@ -87,6 +87,14 @@ public final class JboltDistillCli implements Callable<Integer> {
         cmd.setCaseInsensitiveEnumValuesAllowed(true);
         cmd.setParameterExceptionHandler(ErrorHandler::usageError);
         cmd.setExecutionExceptionHandler(ErrorHandler::failure);
+        cmd.setExecutionStrategy(
+                parseResult -> {
+                    try {
+                        return new CommandLine.RunLast().execute(parseResult);
+                    } catch (LinkageError e) {
+                        return ErrorHandler.linkageError(e, cmd);
+                    }
+                });
         return cmd;
     }
 
