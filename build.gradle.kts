@@ -109,6 +109,8 @@ project(":jbolt-distill-cli") {
     dependencies {
         "implementation"(project(":jbolt-distill"))
         "implementation"(rootProject.libs.picocli)
+        "implementation"(rootProject.libs.progressbar)
+        "implementation"(rootProject.libs.jackson.databind)
         "runtimeOnly"(rootProject.libs.slf4j.simple)
     }
 
