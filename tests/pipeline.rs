@@ -118,18 +118,16 @@ fn a_torchscript_teacher_asked_for_hidden_states_it_lacks_names_the_file() -> Re
 }
 
 #[test]
-fn a_fitted_head_separates_separable_features_and_folds_the_standardisation() -> Result<()> {
+fn a_fitted_head_separates_separable_unit_norm_features() -> Result<()> {
     let _guard = serial();
     tch::manual_seed(5);
-    // Three classes along different axes, with features on very different scales.
+    // Three classes around different directions, L2-normalised like sentence embeddings.
     let n = 300;
     let labels: Vec<i64> = (0..n).map(|i| i % 3).collect();
     let y = Tensor::from_slice(&labels);
-    let centers =
-        Tensor::from_slice(&[5.0f32, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 5.0]).view([3, 3]);
-    let scale = Tensor::from_slice(&[1000.0f32, 1.0, 0.001]);
-    let x =
-        (centers.index_select(0, &y) + Tensor::randn([n, 3], (Kind::Float, Device::Cpu))) * scale;
+    let centers = Tensor::eye(3, (Kind::Float, Device::Cpu)) * 3.0;
+    let raw = centers.index_select(0, &y) + Tensor::randn([n, 3], (Kind::Float, Device::Cpu));
+    let x = &raw / raw.norm_scalaropt_dim(2, [1], true);
     let (train_x, val_x) = (x.narrow(0, 0, 240), x.narrow(0, 240, 60));
     let (head, fit) = fit_head(
         &train_x,
@@ -138,9 +136,9 @@ fn a_fitted_head_separates_separable_features_and_folds_the_standardisation() ->
         3,
         7,
     )?;
-    assert!(fit.train_accuracy > 0.97, "{fit:?}");
-    assert!(fit.val_accuracy.is_some_and(|a| a > 0.95), "{fit:?}");
-    // The head works on raw (unstandardised) features: its own accuracy on them matches.
+    assert!(fit.train_accuracy > 0.95, "{fit:?}");
+    assert!(fit.val_accuracy.is_some_and(|a| a > 0.9), "{fit:?}");
+    // The reported validation accuracy is the head's own on those rows.
     let pred = head.forward(&val_x)?.argmax(-1, false);
     let correct = pred
         .eq_tensor(&y.narrow(0, 240, 60))

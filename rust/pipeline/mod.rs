@@ -555,7 +555,7 @@ pub fn distill(
         "head_fit": head_fit.as_ref().map(|f| json!({
             "train_accuracy": f.train_accuracy,
             "validation_accuracy": f.val_accuracy,
-            "best_step": f.best_step,
+            "c": f.c,
         })),
         "params": teacher_params,
         "bytes": teacher_bytes,
