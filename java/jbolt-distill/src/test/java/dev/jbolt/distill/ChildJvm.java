@@ -16,8 +16,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class ChildJvm implements AutoCloseable {
     /**
-     * How HotSpot's {@code -Xcheck:jni} starts its reports ({@code WARNING in native method:
-     * ...}, {@code WARNING: JNI local refs: ...}); nothing else in the probe's output says it.
+     * How HotSpot's {@code -Xcheck:jni} starts its reports ({@code WARNING in native method: ...},
+     * {@code WARNING: JNI local refs: ...}); nothing else in the probe's output says it.
      */
     static final String JNI_WARNING = "WARNING";
 
@@ -26,9 +26,14 @@ final class ChildJvm implements AutoCloseable {
     private final List<String> lines = new ArrayList<>();
 
     ChildJvm(Path workDir, String... probeArgs) throws IOException {
+        this(workDir, List.of(), probeArgs);
+    }
+
+    ChildJvm(Path workDir, List<String> jvmArgs, String... probeArgs) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xcheck:jni");
+        command.addAll(jvmArgs);
         command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));

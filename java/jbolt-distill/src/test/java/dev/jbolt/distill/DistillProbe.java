@@ -65,6 +65,35 @@ public final class DistillProbe {
         }
     }
 
+    /** This process's resident set size in KiB, from {@code /proc/self/status}. */
+    static long rssKib() throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    }
+
+    /**
+     * Creates and closes models and runs short distillations in rounds, printing {@code rss <round>
+     * <KiB>} after each round.
+     */
+    static void leak(Path data, Path out, Path checkpoints, int rounds) throws Exception {
+        for (int round = 0; round < rounds; round++) {
+            Path bundle = out.resolve("run-" + (round % 2));
+            run(data, bundle, checkpoints.resolve("run-" + round), false);
+            for (int i = 0; i < 20; i++) {
+                try (StudentModel model = StudentModel.load(bundle)) {
+                    model.predictBatch(List.of("Shares fell", "A late goal", "The election"));
+                }
+            }
+            System.gc();
+            System.out.println("rss " + round + " " + rssKib());
+            System.out.flush();
+        }
+    }
+
     private static void expect(Runnable call) {
         try {
             call.run();
@@ -80,7 +109,12 @@ public final class DistillProbe {
      * @param args {@code run DATA OUT CHECKPOINTS}, {@code resume DATA OUT CHECKPOINTS} or {@code
      *     failures BUNDLE}
      */
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
+        if (args[0].equals("leak")) {
+            leak(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]), Integer.parseInt(args[4]));
+            System.out.println("probe done");
+            return;
+        }
         if (args[0].equals("failures")) {
             run(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]), false);
             failures(Path.of(args[2]));
