@@ -110,7 +110,7 @@ pub fn fit_head(
                     None => Ok(-loss.f_double_value(&[])?),
                 }
             })?;
-            if best.as_ref().is_none_or(|(b, ..)| score > *b) {
+            if best.as_ref().map_or(true, |(b, ..)| score > *b) {
                 best = Some((
                     score,
                     step,
