@@ -393,7 +393,11 @@ pub fn build_student(
 
 /// Fails unless `dir` is absent, an empty directory or a bundle (has `config.json` with a
 /// `format_version`), so that saving never replaces unrelated files.
-fn check_replaceable(dir: &Path) -> Result<()> {
+/// Checks that `dir` may receive a bundle: absent, empty, or holding a bundle already.
+///
+/// [`save`] checks again; the pipeline calls this first so that a run into a directory it
+/// must not replace fails before any training instead of after it.
+pub fn check_replaceable(dir: &Path) -> Result<()> {
     if !dir.exists() {
         return Ok(());
     }

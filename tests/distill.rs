@@ -316,3 +316,58 @@ fn cache_file_round_trips_and_shards_cover_rows() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// A kill while a checkpoint is written leaves a `.tmp-step-*` directory with some of its files;
+/// the previous checkpoint stays the one read back, and the next save removes the leftover.
+#[test]
+fn a_checkpoint_torn_by_a_kill_leaves_the_previous_one_valid() -> Result<()> {
+    use jbolt_distill::distill::checkpoint::{self, CheckpointState};
+
+    let dir = std::env::temp_dir().join(format!("jbolt-torn-ckpt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state = |step: usize| CheckpointState {
+        version: 1,
+        fingerprint: "run".into(),
+        step,
+        epoch: 0,
+        cursor: step,
+        optimizer_step: step as i64,
+        best_val_accuracy: None,
+        best_epoch: 0,
+        bad_epochs: 0,
+        stopped: false,
+        rng: String::new(),
+    };
+    let weights = |v: f64| vec![("w".to_string(), Tensor::from_slice(&[v, v]))];
+    checkpoint::save(&dir, &state(3), &weights(3.0), &weights(0.3), None)?;
+
+    // What a SIGKILL in the middle of writing step 4 leaves: the model half written, no state.
+    let torn = dir.join(".tmp-step-00000004");
+    std::fs::create_dir_all(&torn).map_err(|e| Error::io(&torn, e))?;
+    std::fs::write(
+        torn.join("model.safetensors"),
+        b"\x40\x00\x00\x00\x00\x00\x00\x00{\"w\":",
+    )
+    .map_err(|e| Error::io(&torn, e))?;
+    // And a directory named like a checkpoint but without its state file (never complete).
+    let partial = dir.join("step-00000005");
+    std::fs::create_dir_all(&partial).map_err(|e| Error::io(&partial, e))?;
+
+    let latest = checkpoint::load_latest(&dir)?.expect("the step-3 checkpoint");
+    assert_eq!(latest.state, state(3));
+    assert_eq!(Vec::<f64>::try_from(&latest.model["w"])?, vec![3.0, 3.0]);
+
+    checkpoint::save(&dir, &state(4), &weights(4.0), &weights(0.4), None)?;
+    let latest = checkpoint::load_latest(&dir)?.expect("the step-4 checkpoint");
+    assert_eq!(latest.state.step, 4);
+    assert!(
+        !torn.exists(),
+        "the torn temporary directory is removed by the next save"
+    );
+    assert!(
+        !dir.join("step-00000003").exists(),
+        "older checkpoints are removed"
+    );
+    std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    Ok(())
+}

@@ -115,6 +115,19 @@ pub fn save(
             fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
         }
     }
+    // A process killed while writing leaves its `.tmp-step-*` directory behind; no writer of
+    // this directory is running now (one run owns it), so any left is stale.
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".tmp-step-")
+            {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
     log::debug!("checkpoint written to {}", target.display());
     Ok(target)
 }

@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 pub enum Stage {
     /// Reading and tokenizing data.
     Load,
-    /// Fitting a linear head on frozen teacher features.
-    TeacherHead,
     /// Running the teacher over the data once.
     TeacherCache,
+    /// Fitting a linear head on frozen teacher features.
+    TeacherHead,
     /// Training on hard labels before distillation starts.
     Warmup,
     /// Training on the teacher's soft targets (mixed with hard labels).
@@ -25,12 +25,12 @@ pub enum Stage {
     Final,
     /// Training the hard-label baseline student.
     Baseline,
+    /// Writing the bundle.
+    Save,
     /// Int8 quantization and its check.
     Quantize,
     /// Teacher and student evaluation on the test split.
     Evaluate,
-    /// Writing the bundle.
-    Save,
     /// The run finished.
     Done,
 }

@@ -529,11 +529,7 @@ pub fn train(
 
             let secs = started.elapsed().as_secs_f64().max(1e-9);
             let mut event = Event::stage(if distilling {
-                match plan.stage {
-                    schedule::Stage::Warmup => Stage::Warmup,
-                    schedule::Stage::Distill => Stage::Distill,
-                    schedule::Stage::Final => Stage::Final,
-                }
+                event_stage(plan.stage)
             } else {
                 Stage::Baseline
             });
@@ -560,8 +556,9 @@ pub fn train(
         // End of epoch: validate, keep the best weights, maybe stop.
         state.epoch += 1;
         state.cursor = 0;
+        // The epoch's summary carries the stage of its last step, so stages never go back.
         let mut event = Event::stage(if distilling {
-            Stage::Distill
+            event_stage(schedule.at(state.step.saturating_sub(1)).stage)
         } else {
             Stage::Baseline
         });
@@ -618,6 +615,15 @@ pub fn train(
         stopped_early: state.stopped,
         resumed,
     })
+}
+
+/// The event stage of a schedule stage.
+fn event_stage(stage: schedule::Stage) -> Stage {
+    match stage {
+        schedule::Stage::Warmup => Stage::Warmup,
+        schedule::Stage::Distill => Stage::Distill,
+        schedule::Stage::Final => Stage::Final,
+    }
 }
 
 fn run_fingerprint(

@@ -116,6 +116,7 @@ pub fn distill(
     on_event: &mut dyn FnMut(&Event) -> bool,
 ) -> Result<Value> {
     request.validate()?;
+    bundle::check_replaceable(Path::new(&request.output_dir))?;
     let started = Instant::now();
     let mut secs = Seconds::default();
     let mut progress = Progress { on_event };

@@ -267,9 +267,20 @@ impl Teacher {
                     _ => return Err(Error::Internal("batch without inputs".into())),
                 };
                 let output = module.forward_is(&args).map_err(|e| {
+                    let shapes: Vec<String> = args
+                        .iter()
+                        .filter_map(|a| match a {
+                            IValue::Tensor(t) => Some(format!("{:?}", t.size())),
+                            _ => None,
+                        })
+                        .collect();
                     Error::invalid_input(
                         self.path.display().to_string(),
-                        format!("the TorchScript teacher failed on a batch: {e}"),
+                        format!(
+                            "the TorchScript teacher failed on a batch of inputs shaped [{}]: {}",
+                            shapes.join(", "),
+                            crate::error::trim_torch_message(&e.to_string())
+                        ),
                     )
                 })?;
                 let (logits, states) = self.script_outputs(output, batch, hidden)?;

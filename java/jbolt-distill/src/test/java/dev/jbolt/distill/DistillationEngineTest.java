@@ -26,15 +26,15 @@ class DistillationEngineTest {
     private static final List<String> STAGE_ORDER =
             List.of(
                     "load",
-                    "teacher_head",
                     "teacher_cache",
+                    "teacher_head",
                     "warmup",
                     "distill",
                     "final",
                     "baseline",
+                    "save",
                     "quantize",
                     "evaluate",
-                    "save",
                     "done");
 
     @Test

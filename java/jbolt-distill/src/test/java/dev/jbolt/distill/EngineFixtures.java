@@ -31,6 +31,12 @@ final class EngineFixtures {
         }
     }
 
+    /** A file under the repository's {@code tests/fixtures/} (written by the scripts there). */
+    static Path fixture(String relative) {
+        Path root = Path.of(System.getProperty("jbolt.root", "."));
+        return root.resolve("tests").resolve("fixtures").resolve(relative).toAbsolutePath();
+    }
+
     /** {@code perTopic} articles of each BBC topic, cut to 400 characters, as inline rows. */
     static Dataset smallBbc(int perTopic) {
         List<String> texts = new ArrayList<>();
