@@ -178,7 +178,8 @@ public final class DistillationResult {
     }
 
     /**
-     * Returns the test accuracy of the same student trained on hard labels only.
+     * Returns the test accuracy of the hard-label baseline: the same architecture from random
+     * initialisation, trained on hard labels only.
      *
      * @return the accuracy, empty unless {@link TrainingParams#setBaseline(boolean)} was set
      */

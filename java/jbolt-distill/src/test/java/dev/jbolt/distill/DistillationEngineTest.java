@@ -114,7 +114,10 @@ class DistillationEngineTest {
                             .addListener(events::add)
                             .addListener(
                                     e -> {
-                                        if (e.stage().equals("distill") && e.step() > 0) {
+                                        boolean trainingStep =
+                                                e.stage().equals("warmup")
+                                                        || e.stage().equals("distill");
+                                        if (trainingStep && e.step() > 0) {
                                             training.countDown();
                                         }
                                     })
@@ -122,6 +125,7 @@ class DistillationEngineTest {
                                     EngineFixtures.smallBbc(12),
                                     EngineFixtures.quickParams()
                                             .setEpochs(50)
+                                            .setEarlyStoppingPatience(0)
                                             .setCheckpointDir(checkpoints)
                                             .setCheckpointEvery(1),
                                     executor);

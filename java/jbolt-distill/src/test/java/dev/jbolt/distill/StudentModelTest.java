@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("engine")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class StudentModelTest {
-    @TempDir Path dir;
+    @TempDir static Path dir;
     private DistillationResult result;
 
     @BeforeAll

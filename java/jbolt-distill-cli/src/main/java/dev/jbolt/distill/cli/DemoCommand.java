@@ -15,14 +15,14 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code jbolt-distill demo}: the built-in real run, all-MiniLM-L6-v2 into an int8 two-layer
+ * {@code jbolt-distill demo}: the built-in real run, all-MiniLM-L6-v2 into an int8 three-layer
  * student on BBC News (settings in {@link DemoSettings}).
  */
 @Command(
         name = "demo",
         mixinStandardHelpOptions = true,
         description = {
-            "Distil all-MiniLM-L6-v2 (with a head fitted on its frozen features) into a two-layer"
+            "Distil all-MiniLM-L6-v2 (with a head fitted on its frozen features) into a three-layer"
                     + " int8 student on the BBC News corpus, with the hard-label baseline.",
             "Writes OUT/student/ (the bundle), OUT/report.json, OUT/report.md and the split it"
                     + " used, OUT/data/train/ and OUT/data/test/ (re-check the student with"

@@ -106,7 +106,9 @@ final class ReportMarkdown {
                 .append("\n");
         JsonNode baseline = r.path("baseline_hard_label_accuracy");
         if (baseline.isNumber()) {
-            s.append("- hard-label baseline (the same student trained on labels only): ")
+            s.append(
+                            "- hard-label baseline (the same architecture from random initialisation, trained"
+                                    + " on labels only): ")
                     .append(percent(baseline))
                     .append(" accuracy; distillation ")
                     .append(points(student.path("accuracy"), baseline))
