@@ -133,8 +133,9 @@ public final class JboltDistiller {
     }
 
     /**
-     * Sets the largest accepted test-accuracy drop from quantization, absolute, in [0, 1] (default
-     * 0.02); a larger drop keeps the fp32 student.
+     * Sets the largest accepted accuracy drop from quantization on the validation split, absolute,
+     * in [0, 1] (default 0.02); a larger drop fails the run with an {@link InvalidInputException}
+     * and leaves the fp32 bundle in the output directory.
      *
      * @param maxDrop the largest drop
      * @return this distiller
