@@ -135,4 +135,75 @@ class StudentModelTest {
             model.close();
         }
     }
+
+    @Test
+    void aBundleSavedClosedAndReloadedGivesIdenticalPredictions() {
+        List<String> texts =
+                List.of(
+                        "Shares fell after the bank's results",
+                        "The band's new album tops the chart",
+                        "Ministers face a vote on the budget",
+                        "The striker scored twice",
+                        "A faster chip for phones");
+        List<Prediction> first;
+        try (StudentModel model = result.loadStudent()) {
+            first = model.predictBatch(texts);
+        }
+        try (StudentModel again = StudentModel.load(result.bundlePath())) {
+            assertThat(again.predictBatch(texts)).isEqualTo(first);
+        }
+    }
+
+    @Test
+    void sixteenThreadsTimesAThousandPredictionsGiveTheSingleThreadedAnswers() throws Exception {
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            texts.add("Report number " + i + ": markets, music, votes, goals and gadgets " + i);
+        }
+        try (StudentModel model = result.loadStudent()) {
+            List<Prediction> expected = new ArrayList<>();
+            for (String t : texts) {
+                expected.add(model.predict(t));
+            }
+            int threads = 16;
+            int perThread = 1000;
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                List<Future<Integer>> futures = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int offset = t;
+                    futures.add(
+                            pool.submit(
+                                    () -> {
+                                        int same = 0;
+                                        for (int i = 0; i < perThread; i++) {
+                                            int k = (i + offset) % texts.size();
+                                            Prediction p = model.predict(texts.get(k));
+                                            Prediction e = expected.get(k);
+                                            assertThat(p.label()).isEqualTo(e.label());
+                                            for (String label : e.probabilities().keySet()) {
+                                                assertThat(p.probabilities().get(label))
+                                                        .isCloseTo(
+                                                                e.probabilities().get(label),
+                                                                within(1e-5f));
+                                            }
+                                            same++;
+                                        }
+                                        return same;
+                                    }));
+                }
+                int total = 0;
+                for (Future<Integer> f : futures) {
+                    try {
+                        total += f.get();
+                    } catch (ExecutionException e) {
+                        throw new AssertionError("a predicting thread failed", e.getCause());
+                    }
+                }
+                assertThat(total).isEqualTo(threads * perThread);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
 }
