@@ -19,7 +19,12 @@ class ExportCommandTest {
     void aMissingModelDirectoryIsAUsageErrorNamingIt() {
         Path none = tmp.resolve("none");
         CliRun run =
-                CliRun.of("export", "--model", none.toString(), "--out", tmp.resolve("s.pt").toString());
+                CliRun.of(
+                        "export",
+                        "--model",
+                        none.toString(),
+                        "--out",
+                        tmp.resolve("s.pt").toString());
 
         assertThat(run.status()).isEqualTo(2);
         assertThat(run.err()).contains("'--model': no such directory: " + none);
@@ -46,7 +51,11 @@ class ExportCommandTest {
     void aDirectoryThatIsNotABundleIsBadInputWithStatusTwo() {
         CliRun run =
                 CliRun.of(
-                        "export", "--model", tmp.toString(), "--out", tmp.resolve("s.pt").toString());
+                        "export",
+                        "--model",
+                        tmp.toString(),
+                        "--out",
+                        tmp.resolve("s.pt").toString());
 
         assertThat(run.status()).as(run.err()).isEqualTo(2);
         assertThat(run.err()).contains(tmp.toString());
@@ -66,6 +75,10 @@ class ExportCommandTest {
             {"The tennis champion withdrew with an injury", "sport"},
             {"Fans celebrated the league title", "sport"},
             {"The coach praised the young goalkeeper", "sport"},
+            {"Markets rallied on hopes of a trade deal", "business"},
+            {"The airline cut its profit forecast", "business"},
+            {"The sprinter broke the world record", "sport"},
+            {"The match ended in a goalless draw", "sport"},
         };
         for (String[] r : rows) {
             lines.add("{\"text\": \"" + r[0] + "\", \"label\": \"" + r[1] + "\"}");
@@ -78,8 +91,6 @@ class ExportCommandTest {
                         "--teacher",
                         "all-MiniLM-L6-v2",
                         "--train",
-                        train.toString(),
-                        "--test",
                         train.toString(),
                         "--out",
                         run.toString(),
