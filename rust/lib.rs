@@ -6,6 +6,7 @@ pub mod data;
 pub mod distill;
 pub mod error;
 pub mod eval;
+pub mod export;
 mod jni;
 pub mod models;
 pub mod pipeline;

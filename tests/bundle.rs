@@ -1,5 +1,5 @@
 //! Bundles and the predictor: save and load (fp32 exact, int8 close), sizes, atomic
-//! replacement, thread safety, bad inputs.
+//! replacement, thread safety, bad inputs, TorchScript export.
 //!
 //! Text students use the tokenizer of all-MiniLM-L6-v2 at `~/.jbolt/models/all-MiniLM-L6-v2`
 //! (installed by the setup script) with a small randomly initialised transformer.
@@ -13,6 +13,7 @@ use jbolt_distill::data::InputKind;
 use jbolt_distill::distill::batch::Inputs;
 use jbolt_distill::distill::trainer::predict_logits;
 use jbolt_distill::error::{Error, Result};
+use jbolt_distill::export;
 use jbolt_distill::models::student::{MlpConfig, MlpStudent, Student};
 use jbolt_distill::models::tokenizer::TextTokenizer;
 use jbolt_distill::models::transformer::{build_transformer_student, StudentInit};
@@ -507,5 +508,125 @@ fn predictor_gives_the_same_answers_from_many_threads() -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `ids` padded with 0 to their longest row, and the mask: `[n, L]` `i64` each.
+fn padded(ids: &[Vec<i64>]) -> Result<(Tensor, Tensor, i64)> {
+    let l = ids.iter().map(Vec::len).max().unwrap_or(0);
+    let mut flat = Vec::new();
+    let mut mask = Vec::new();
+    for row in ids {
+        for j in 0..l {
+            flat.push(row.get(j).copied().unwrap_or(0));
+            mask.push(i64::from(j < row.len()));
+        }
+    }
+    let shape = [ids.len() as i64, l as i64];
+    Ok((
+        Tensor::f_from_slice(&flat)?.f_view(shape)?,
+        Tensor::f_from_slice(&mask)?.f_view(shape)?,
+        l as i64,
+    ))
+}
+
+#[test]
+fn torchscript_export_of_a_text_bundle_matches_the_native_student_at_any_shape() -> Result<()> {
+    let _g = lock();
+    let tmp = TempDir::new("export-text")?;
+    let s = text_student(21, 32)?;
+    let dir = tmp.0.join("fp32");
+    bundle::save(
+        &dir,
+        &s.student,
+        &s.vs,
+        Some(&s.tokenizer),
+        &text_meta(),
+        &quant(QuantType::None, false),
+    )?;
+    let out = tmp.0.join("student.pt");
+    let info = export::export_torchscript(&dir, &out)?;
+    assert_eq!(info.kind, "transformer");
+    assert!(!info.dequantized);
+    assert!(info.bytes > 0 && info.bytes == file_size(&out)?);
+
+    // the trace used [2, 8]; two other batch sizes and lengths, padding included
+    let module = tch::CModule::load(&out)?;
+    let p = Predictor::load(&dir)?;
+    let mut lengths = Vec::new();
+    for group in [&s.ids[..3], &s.ids[3..]] {
+        let (ids, mask, l) = padded(group)?;
+        lengths.push(l);
+        let got = module.forward_ts(&[ids, mask])?;
+        let want = p.logits_for_ids(group)?;
+        assert_eq!(got.size(), [group.len() as i64, 3]);
+        let diff = max_abs_diff(&got, &want)?;
+        assert!(diff < 1e-5, "batch {}, length {l}: {diff}", group.len());
+    }
+    assert_ne!(lengths[0], lengths[1], "the groups should differ in length");
+
+    // int8: dequantized weights in fp32, close to the int8 predictor
+    let dir8 = tmp.0.join("int8");
+    bundle::save(
+        &dir8,
+        &s.student,
+        &s.vs,
+        Some(&s.tokenizer),
+        &text_meta(),
+        &quant(QuantType::Int8, true),
+    )?;
+    let out8 = tmp.0.join("student-int8.pt");
+    assert!(export::export_torchscript(&dir8, &out8)?.dequantized);
+    let (ids, mask, _) = padded(&s.ids)?;
+    let got8 = tch::CModule::load(&out8)?.forward_ts(&[ids, mask])?;
+    let want8 = Predictor::load(&dir8)?.logits_for_ids(&s.ids)?;
+    let rel = relative_error(&got8, &want8)?;
+    println!("int8 export against the int8 predictor: relative error {rel:.4}");
+    assert!(rel < 0.05, "int8 export relative error {rel}");
+    Ok(())
+}
+
+#[test]
+fn torchscript_export_of_an_mlp_bundle_matches_and_errors_name_the_path() -> Result<()> {
+    let _g = lock();
+    let tmp = TempDir::new("export-mlp")?;
+    let (vs, student, x) = mlp_student(22)?;
+    let dir = tmp.0.join("fp32");
+    bundle::save(
+        &dir,
+        &student,
+        &vs,
+        None,
+        &mlp_meta(),
+        &quant(QuantType::None, false),
+    )?;
+    let out = tmp.0.join("mlp.pt");
+    assert_eq!(export::export_torchscript(&dir, &out)?.kind, "mlp");
+    let module = tch::CModule::load(&out)?;
+    let p = Predictor::load(&dir)?;
+    for (start, len) in [(0, 1), (1, 39)] {
+        let rows = x.f_narrow(0, start, len)?;
+        let got = module.forward_ts(&[&rows])?;
+        let diff = max_abs_diff(&got, &p.logits_for_features(&rows)?)?;
+        assert!(diff < 1e-5, "{len} rows: {diff}");
+    }
+
+    let missing = tmp.0.join("no-such-bundle");
+    let err = export::export_torchscript(&missing, &out).unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err}");
+    assert!(err.to_string().contains("no-such-bundle"), "{err}");
+    let unwritable = tmp.0.join("no-such-dir").join("mlp.pt");
+    let err = export::export_torchscript(&dir, &unwritable).unwrap_err();
+    assert!(err.to_string().contains("no-such-dir"), "{err}");
+    let err = export::export_torchscript(&dir, &tmp.0).unwrap_err();
+    assert!(err.to_string().contains(&*tmp.0.to_string_lossy()), "{err}");
+    // nothing left behind but the bundle and the export
+    let mut names: Vec<String> = std::fs::read_dir(&tmp.0)
+        .map_err(|e| Error::io(&tmp.0, e))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["fp32", "mlp.pt"]);
     Ok(())
 }

@@ -18,6 +18,7 @@ use super::native_bridge::read_floats;
 use super::{call, free_handle, into_handle, read_string, with_handle};
 use crate::config::EvalRequest;
 use crate::error::{Error, Result};
+use crate::export;
 use crate::pipeline;
 use crate::serve::{Prediction, Predictor};
 
@@ -152,5 +153,23 @@ pub extern "system" fn Java_dev_jbolt_distill_NativeBridge_evaluate<'local>(
         let request = EvalRequest::from_json(&json)?;
         let metrics = pipeline::evaluate(Path::new(&dir), &request)?;
         Ok(env.new_string(metrics.to_string())?)
+    })
+}
+
+/// `static native void exportTorchScript(String bundleDir, String out)`: writes the bundle in
+/// `bundleDir` as a TorchScript file at `out` (`export::export_torchscript`; the bundle is
+/// loaded afresh, not shared with any handle).
+#[no_mangle]
+pub extern "system" fn Java_dev_jbolt_distill_NativeBridge_exportTorchScript<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    bundle_dir: JString<'local>,
+    out: JString<'local>,
+) {
+    call(&mut env, "exportTorchScript", |env| {
+        let dir = read_string(env, &bundle_dir, "bundleDir")?;
+        let out = read_string(env, &out, "out")?;
+        export::export_torchscript(Path::new(&dir), Path::new(&out))?;
+        Ok(())
     })
 }

@@ -436,11 +436,16 @@ impl BertEncoder {
         train: bool,
         want_attentions: bool,
     ) -> Result<EncoderOutput> {
-        let (b, l) = self.check_inputs(input_ids, attention_mask)?;
+        self.check_inputs(input_ids, attention_mask)?;
         let cfg = &self.config;
-        let device = input_ids.device();
 
-        let positions = Tensor::f_arange(l, (Kind::Int64, device))?;
+        // Every shape below comes from tensor operations, never from sizes read here, so that
+        // a TorchScript trace of this pass (`crate::export`) takes any batch size and length.
+        // Positions 0..L of every row, [B, L].
+        let positions = input_ids
+            .f_ones_like()?
+            .f_cumsum(1, Kind::Int64)?
+            .f_sub_scalar(1)?;
         let mut xs =
             Tensor::f_embedding(&self.embeddings.word, input_ids, -1, false, false)?.f_add(
                 &Tensor::f_embedding(&self.embeddings.position, &positions, -1, false, false)?,
@@ -458,7 +463,8 @@ impl BertEncoder {
         // padding, as Hugging Face's `get_extended_attention_mask` does.
         let keep = attention_mask
             .f_to_kind(Kind::Float)?
-            .f_view([b, 1, 1, l])?;
+            .f_unsqueeze(1)?
+            .f_unsqueeze(2)?;
         let additive = keep
             .f_neg()?
             .f_add_scalar(1.0)?
@@ -538,11 +544,12 @@ impl BertEncoder {
         want_attentions: bool,
     ) -> Result<(Tensor, Option<Tensor>)> {
         let cfg = &self.config;
-        let size = xs.size();
-        let (b, l, h) = (size[0], size[1], size[2]);
         let (heads, dh) = (cfg.num_attention_heads, cfg.head_dim());
-        let split =
-            |t: Tensor| -> Result<Tensor> { Ok(t.f_view([b, l, heads, dh])?.f_transpose(1, 2)?) };
+        // [B, L, H] -> [B, heads, L, dh], with no batch or length constant (see `forward_t`)
+        let split = |t: Tensor| -> Result<Tensor> {
+            Ok(t.f_unflatten(-1, [heads, dh].as_slice())?
+                .f_transpose(1, 2)?)
+        };
         let q = split(layer.query.forward(xs)?)?;
         let k = split(layer.key.forward(xs)?)?;
         let v = split(layer.value.forward(xs)?)?;
@@ -575,10 +582,7 @@ impl BertEncoder {
             )?;
             (context, None)
         };
-        let context = context
-            .f_transpose(1, 2)?
-            .f_contiguous()?
-            .f_view([b, l, h])?;
+        let context = context.f_transpose(1, 2)?.f_contiguous()?.f_flatten(2, 3)?;
 
         let attended = layer
             .attention_out

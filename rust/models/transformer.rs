@@ -265,10 +265,8 @@ pub(crate) fn map_teacher_ids(vocab_map: &Tensor, ids: &Tensor) -> Result<Tensor
             ));
         }
     }
-    let flat = ids.f_flatten(0, -1)?;
-    Ok(vocab_map
-        .f_index_select(0, &flat)?
-        .f_view(ids.size().as_slice())?)
+    // `take` gives the shape of `ids` without reading it here, so a trace stays shape-free
+    Ok(vocab_map.f_take(ids)?)
 }
 
 /// The teacher ids a student keeps (sorted) and the map from teacher id to student row.

@@ -131,6 +131,9 @@ final class NativeBridge {
     /** Evaluates the bundle in {@code modelDir} on the request's data; returns the metrics JSON. */
     static native String evaluate(String modelDir, String requestJson);
 
+    /** Writes the bundle in {@code bundleDir} as a TorchScript file at {@code out}. */
+    static native void exportTorchScript(String bundleDir, String out);
+
     /** Loads a student bundle; the caller owns the returned handle. */
     static native long modelLoad(String dir);
 

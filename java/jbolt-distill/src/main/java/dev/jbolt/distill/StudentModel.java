@@ -223,6 +223,43 @@ public final class StudentModel extends NativeHandle {
         return Json.parse(json, "evaluation");
     }
 
+    /**
+     * Writes this bundle as a TorchScript file that Python's {@code torch.jit.load} and C++'s
+     * {@code torch::jit::load} read, for serving outside the JVM.
+     *
+     * <p>The file holds a trace of the student's forward pass with its weights baked in. For a text
+     * student, {@code forward(input_ids, attention_mask)} takes two {@code int64} tensors {@code
+     * [batch, length]}: the ids the bundle's {@code tokenizer.json} produces (the teacher's
+     * vocabulary, special tokens included; the map to the student's vocabulary is inside the graph)
+     * and 1 for tokens, 0 for padding. For a feature student, {@code forward(features)} takes raw
+     * {@code float32} features {@code [batch, feature_dim]} (the standardisation is inside the
+     * graph). Both return logits {@code float32 [batch, classes]} in the order of {@link
+     * #labels()}; batch size and length are free. The engine checks the trace against the native
+     * student before writing. An int8 bundle is exported with its int8 weights dequantized into an
+     * fp32 graph: it runs in fp32 with the int8-rounded weights, so its logits differ slightly from
+     * this model's int8 ones.
+     *
+     * <p>The engine reads the bundle from {@link #path()} (not this instance's native model), so
+     * this works on a closed model too. The file is written to a temporary sibling and renamed over
+     * {@code out}.
+     *
+     * @param out the {@code .pt} file to write; its directory must exist
+     * @throws InvalidInputException if the bundle is missing ({@code NOT_FOUND}) or malformed, or
+     *     {@code out} is a directory ({@code INVALID_ARGUMENT}), naming the path
+     * @throws NativeFailureException if {@code out} cannot be written ({@code IO}, naming it) or
+     *     tracing fails ({@code TORCH}, {@code INTERNAL})
+     */
+    public void exportTorchScript(Path out) {
+        Objects.requireNonNull(out, "out");
+        long start = System.nanoTime();
+        NativeBridge.exportTorchScript(path.toString(), out.toString());
+        LOG.info(
+                "Exported student model {} to TorchScript {} in {} ms",
+                path,
+                out,
+                (System.nanoTime() - start) / 1_000_000);
+    }
+
     private List<Prediction> parsePredictions(String json) {
         JsonNode array = Json.parse(json, "predictions");
         List<Prediction> out = new ArrayList<>(array.size());

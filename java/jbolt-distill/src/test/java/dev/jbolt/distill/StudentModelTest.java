@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,6 +87,21 @@ class StudentModelTest {
             JsonNode eval = model.evaluate(EngineFixtures.smallBbc(2));
             assertThat(eval.path("n").asInt()).isEqualTo(10);
             assertThat(eval.path("accuracy").asDouble()).isBetween(0.0, 1.0);
+        }
+    }
+
+    @Test
+    void theBundleExportsToANonEmptyTorchScriptFileAndABadPathIsNamed() throws Exception {
+        Path out = dir.resolve("student.pt");
+        try (StudentModel model = result.loadStudent()) {
+            model.exportTorchScript(out);
+
+            assertThat(out).isRegularFile();
+            assertThat(Files.size(out)).isPositive();
+            Path unwritable = dir.resolve("no-such-dir").resolve("student.pt");
+            assertThatThrownBy(() -> model.exportTorchScript(unwritable))
+                    .isInstanceOf(JboltException.class)
+                    .hasMessageContaining(unwritable.toString());
         }
     }
 

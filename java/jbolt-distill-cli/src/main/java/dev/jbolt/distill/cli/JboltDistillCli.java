@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             DistillCommand.class,
             EvaluateCommand.class,
+            ExportCommand.class,
             PredictCommand.class,
             ModelsCommand.class,
             DemoCommand.class,
