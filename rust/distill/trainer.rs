@@ -431,7 +431,9 @@ fn assign(vars: &[(String, Tensor)], values: &BTreeMap<String, Tensor>) -> Resul
 ///
 /// `targets` supplies the teacher's outputs for distillation steps. Alignment (when
 /// configured) creates a projection in a private `VarStore` trained alongside the student and
-/// dropped at the end. Emits one [`Event`] per step and one per epoch (with the validation
+/// dropped at the end. Attention alignment (`config.attention`) needs a transformer student and
+/// [`Targets::Online`] whose outputs carry the mapped layers' attention maps; anything else is
+/// refused with [`Error::InvalidArgument`] naming `training.attention_alignment`. Emits one [`Event`] per step and one per epoch (with the validation
 /// accuracy) through `on_event`; `false` from it cancels the run.
 pub fn train(
     student: &Student,
