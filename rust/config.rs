@@ -136,6 +136,13 @@ impl DistillRequest {
         self.training.validate("training")?;
         self.quantization.validate("quantization")?;
 
+        if self.training.attention_alignment && matches!(self.student, StudentSpec::Mlp(_)) {
+            return Err(Error::invalid_argument(
+                "training.attention_alignment",
+                "attention-map alignment needs a transformer student; an mlp student has no \
+                 attention maps; set it to false",
+            ));
+        }
         if let StudentSpec::Transformer(t) = &self.student {
             if self.training.max_length > t.max_positions {
                 return Err(Error::invalid_argument(
@@ -803,8 +810,22 @@ pub struct TrainingSettings {
     pub final_hard_share: f64,
     /// Hidden-state alignment between student and teacher layers.
     pub hidden_alignment: HiddenAlignment,
-    /// Also align attention maps (transformer students). Default false.
+    /// Also align attention maps (MiniLM/TinyBERT style). Default false.
+    ///
+    /// Adds `attention_weight` times the mean over mapped layers of the KL divergence between
+    /// the teacher's and the student's attention rows (padding masked; MiniLM, Wang et al.
+    /// 2020, eq. 3). Student layer `i` is compared with the teacher layer that
+    /// `hidden_alignment.layer_map` gives it, or with TinyBERT's uniform choice
+    /// `floor(i * N / M)` when no map is given (whether or not hidden alignment is on); a map
+    /// entry of 0 (embeddings) is skipped. When the head counts differ, the head-averaged maps
+    /// are compared. Needs a transformer student and a Hugging Face directory teacher (an mlp
+    /// student or a TorchScript teacher is refused). Teacher attention maps
+    /// (`[rows, heads, L, L]` per layer) are too large to cache, so this option implies
+    /// `online`: the teacher (eval mode, no gradients) runs on every training batch; the
+    /// cache still holds its outputs for head fitting and evaluation.
     pub attention_alignment: bool,
+    /// Weight of the attention-alignment loss, at least 0. Default 1.0.
+    pub attention_weight: f64,
     /// Epochs without validation improvement before stopping; 0 turns early stopping off.
     /// Default 3.
     pub early_stopping_patience: usize,
@@ -814,7 +835,8 @@ pub struct TrainingSettings {
     pub threads: Option<usize>,
     /// `cpu` (default), `cuda` or `cuda:N`.
     pub device: String,
-    /// Run the teacher on every batch instead of caching its outputs once. Default false.
+    /// Run the teacher on every batch instead of caching its outputs once. Default false;
+    /// `attention_alignment` implies it.
     pub online: bool,
     /// Directory for the teacher-output cache; `null` (default) keeps it in memory only.
     pub cache_dir: Option<String>,
@@ -847,6 +869,7 @@ impl Default for TrainingSettings {
             final_hard_share: 0.0,
             hidden_alignment: HiddenAlignment::default(),
             attention_alignment: false,
+            attention_weight: 1.0,
             early_stopping_patience: 3,
             seed: 42,
             threads: None,
@@ -892,6 +915,7 @@ impl TrainingSettings {
             ));
         }
         self.hidden_alignment.validate(&f("hidden_alignment"))?;
+        check_non_negative(&f("attention_weight"), self.attention_weight)?;
         if let Some(threads) = self.threads {
             check_min(&f("threads"), threads, 1)?;
         }

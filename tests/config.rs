@@ -112,6 +112,7 @@ fn minimal_request_takes_the_contract_defaults() -> Result<()> {
     assert_eq!(t.hidden_alignment.weight, 1.0);
     assert_eq!(t.hidden_alignment.layer_map, None);
     assert!(!t.attention_alignment);
+    assert_eq!(t.attention_weight, 1.0);
     assert_eq!(
         (t.early_stopping_patience, t.seed, t.threads),
         (3, 42, None)
@@ -505,6 +506,12 @@ fn out_of_range_settings_name_field_value_and_range() -> Result<()> {
             json!(-2.0),
             "training.hidden_alignment.weight",
             vec!["at least 0", "-2"],
+        ),
+        (
+            "training.attention_weight",
+            json!(-0.5),
+            "training.attention_weight",
+            vec!["at least 0", "-0.5"],
         ),
         (
             "training.hidden_alignment.layer_map",

@@ -2,17 +2,21 @@
 //! cached teacher outputs, teacher weights left untouched.
 //!
 //! These tests use small synthetic feature data and MLP students so that they run in seconds;
-//! the transformer path is exercised in `tests/student.rs` and the BBC demo.
+//! the transformer path is exercised in `tests/student.rs` and the BBC demo, and attention
+//! alignment here with a tiny transformer student and synthetic teacher attention maps.
 
 use std::collections::BTreeMap;
 
+use jbolt_distill::config::TransformerStudent;
 use jbolt_distill::distill::batch::Inputs;
 use jbolt_distill::distill::cache::{TeacherBatch, TeacherOutputs};
 use jbolt_distill::distill::events::Event;
+use jbolt_distill::distill::loss::{self, AttentionLossKind, LayerMap};
 use jbolt_distill::distill::schedule::{Stage, StepPlan};
-use jbolt_distill::distill::trainer::{self, Split, Targets, TrainerConfig};
+use jbolt_distill::distill::trainer::{self, AttentionConfig, Split, Targets, TrainerConfig};
 use jbolt_distill::error::{Error, Result};
 use jbolt_distill::models::student::{MlpConfig, MlpStudent, Student};
+use jbolt_distill::models::transformer::{build_transformer_student, StudentInit};
 use tch::{nn, nn::Module, Device, Kind, Tensor};
 
 /// Three Gaussian blobs in 8 dimensions; labels 0..3, the last `unlabelled` rows marked -1.
@@ -249,9 +253,18 @@ fn online_and_cached_teacher_give_the_same_loss_and_leave_the_teacher_unchanged(
             .as_ref()
             .map(|x| tch::no_grad(|| f.teacher.forward(x))),
         hidden: BTreeMap::new(),
+        attentions: BTreeMap::new(),
     };
-    let a = trainer::batch_loss(&student, &batch, Some(&from_cache), &plan, None, false)?;
-    let b = trainer::batch_loss(&student, &batch, Some(&online), &plan, None, false)?;
+    let a = trainer::batch_loss(
+        &student,
+        &batch,
+        Some(&from_cache),
+        &plan,
+        None,
+        None,
+        false,
+    )?;
+    let b = trainer::batch_loss(&student, &batch, Some(&online), &plan, None, None, false)?;
     assert!(a.soft > 0.0 && a.hard > 0.0);
     assert!((a.total.double_value(&[]) - b.total.double_value(&[])).abs() < 1e-6);
 
@@ -267,6 +280,7 @@ fn online_and_cached_teacher_give_the_same_loss_and_leave_the_teacher_unchanged(
             logits: Some(f.teacher.forward(&x)),
             pooled: x,
             hidden: BTreeMap::new(),
+            attentions: BTreeMap::new(),
         })
     };
     trainer::train(
@@ -369,5 +383,200 @@ fn a_checkpoint_torn_by_a_kill_leaves_the_previous_one_valid() -> Result<()> {
         "older checkpoints are removed"
     );
     std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    Ok(())
+}
+
+/// A 2-layer, 4-head transformer student over tiny-fixture style ids (no teacher weights).
+fn tiny_transformer(rows: &[Vec<i64>]) -> Result<(nn::VarStore, Student)> {
+    tch::manual_seed(21);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let init = StudentInit {
+        teacher: None,
+        train_ids: rows,
+        teacher_vocab_size: 40,
+        special_ids: vec![0, 1, 2, 3, 4],
+        unk_id: 1,
+        num_labels: 3,
+    };
+    let spec = TransformerStudent {
+        layers: 2,
+        hidden_size: 16,
+        heads: 4,
+        intermediate_size: 32,
+        max_positions: 12,
+        init_from_teacher: false,
+        prune_vocab: true,
+    };
+    let student = build_transformer_student(&vs.root(), &spec, &init)?;
+    Ok((vs, Student::Transformer(student)))
+}
+
+/// Random attention probabilities `[b, heads, l, l]` whose rows put no mass on padded keys.
+fn teacher_attention(mask: &Tensor, heads: i64) -> Result<Tensor> {
+    let (b, l) = (mask.size()[0], mask.size()[1]);
+    let padded_keys = mask.f_eq(0)?.f_view([b, 1, 1, l])?;
+    Ok(
+        Tensor::f_randn([b, heads, l, l], (Kind::Float, Device::Cpu))?
+            .f_mul_scalar(2.0)?
+            .f_masked_fill(&padded_keys, f64::NEG_INFINITY)?
+            .f_softmax(-1, Kind::Float)?,
+    )
+}
+
+#[test]
+fn attention_alignment_adds_the_weighted_mean_kl_of_the_mapped_attention_maps() -> Result<()> {
+    let _guard = lock();
+    let rows = vec![
+        vec![2, 7, 9, 11, 3],
+        vec![2, 13, 7, 3],
+        vec![2, 21, 22, 23, 24, 25, 3],
+    ];
+    let (vs, student) = tiny_transformer(&rows)?;
+    let inputs = Inputs::Tokens {
+        ids: rows.clone(),
+        pad_id: 0,
+    };
+    let batch = inputs.batch(&[0, 1, 2], &[0, 1, -1])?;
+    let mask = batch.mask.as_ref().expect("a token batch has a mask");
+    // A 4-layer teacher with 2 heads (the student has 4: head-averaged maps are compared).
+    tch::manual_seed(5);
+    let mut attentions = BTreeMap::new();
+    for layer in 1..=4 {
+        attentions.insert(layer, teacher_attention(mask, 2)?);
+    }
+    let teacher = TeacherOutputs {
+        pooled: Tensor::f_zeros([3, 8], (Kind::Float, Device::Cpu))?,
+        logits: Some(Tensor::f_randn([3, 3], (Kind::Float, Device::Cpu))?),
+        hidden: BTreeMap::new(),
+        attentions,
+    };
+    let plan = StepPlan {
+        stage: Stage::Distill,
+        temperature: 2.0,
+        alpha: 0.6,
+        lr: 0.0,
+    };
+    let cfg = AttentionConfig {
+        kind: AttentionLossKind::Kl,
+        weight: 0.7,
+        layer_map: LayerMap::Uniform,
+        teacher_layers: 4,
+    };
+    let got = trainer::batch_loss(
+        &student,
+        &batch,
+        Some(&teacher),
+        &plan,
+        None,
+        Some(&cfg),
+        false,
+    )?;
+
+    // By hand. Uniform map for M = 2, N = 4: student layer 1 -> teacher 2, 2 -> 4. Per pair
+    // (PyTorch): s = S.mean(1); t = T.mean(1); m = mask.float();
+    // rows = (t * (t.clamp_min(1e-12).log() - s.clamp_min(1e-12).log()) * m[:, None, :]).sum(-1)
+    // kl = (rows * m).sum() / m.sum()
+    let out = student.forward_t(&batch, false, true)?;
+    let m = mask.f_to_kind(Kind::Float)?;
+    let (b, l) = (m.size()[0], m.size()[1]);
+    let mut kls = Vec::new();
+    for (s, t) in [(0usize, 2usize), (1, 4)] {
+        let sa = out.attentions[s].f_mean_dim(1, false, Kind::Float)?;
+        let ta = teacher.attentions[&t].f_mean_dim(1, false, Kind::Float)?;
+        let log_ratio = ta
+            .f_clamp_min(1e-12)?
+            .f_log()?
+            .f_sub(&sa.f_clamp_min(1e-12)?.f_log()?)?;
+        let per_row = ta
+            .f_mul(&log_ratio)?
+            .f_mul(&m.f_view([b, 1, l])?)?
+            .f_sum_dim_intlist(-1, false, Kind::Float)?;
+        let kl = per_row.f_mul(&m)?.f_sum(Kind::Float)?.f_double_value(&[])?
+            / m.f_sum(Kind::Float)?.f_double_value(&[])?;
+        kls.push(kl);
+    }
+    let mean_kl = (kls[0] + kls[1]) / 2.0;
+    let parts = loss::distillation_loss(
+        &out.logits,
+        teacher.logits.as_ref().expect("logits"),
+        &batch.labels,
+        None,
+        2.0,
+        0.6,
+    )?;
+    let expected = parts.total.f_double_value(&[])? + 0.7 * mean_kl;
+    assert!(mean_kl > 0.0);
+    assert!(
+        (got.attention - mean_kl).abs() < 1e-6,
+        "{} vs {mean_kl}",
+        got.attention
+    );
+    assert!(
+        (got.total.f_double_value(&[])? - expected).abs() < 1e-6,
+        "{:?} vs {expected}",
+        got.total
+    );
+
+    // The attention term reaches the student's weights.
+    got.total.f_backward()?;
+    let query = vs
+        .variables()
+        .into_iter()
+        .find(|(k, _)| k.ends_with("layer.0.attention.self.query.weight"))
+        .map(|(_, t)| t)
+        .ok_or_else(|| Error::NotFound("query weight".into()))?;
+    assert!(
+        query
+            .grad()
+            .f_abs()?
+            .f_sum(Kind::Float)?
+            .f_double_value(&[])?
+            > 0.0
+    );
+
+    // Hard-label steps neither ask for nor add attention maps.
+    let warmup = StepPlan {
+        stage: Stage::Warmup,
+        ..plan
+    };
+    let hard = trainer::batch_loss(&student, &batch, None, &warmup, None, Some(&cfg), false)?;
+    assert_eq!(hard.attention, 0.0);
+    Ok(())
+}
+
+#[test]
+fn attention_alignment_with_an_mlp_student_is_refused_naming_the_setting() -> Result<()> {
+    let _guard = lock();
+    let f = fixture();
+    let (vs, student) = new_student(5)?;
+    let cfg = TrainerConfig {
+        attention: Some(AttentionConfig {
+            kind: AttentionLossKind::Kl,
+            weight: 1.0,
+            layer_map: LayerMap::Uniform,
+            teacher_layers: 2,
+        }),
+        ..config()
+    };
+    let mut teacher_fn = |_: &jbolt_distill::distill::batch::Batch| -> Result<TeacherOutputs> {
+        Err(Error::Internal("the teacher must not run".into()))
+    };
+    let err = trainer::train(
+        &student,
+        &vs,
+        &cfg,
+        Split {
+            inputs: &f.train_x,
+            labels: &f.train_y,
+        },
+        None,
+        Targets::Online(&mut teacher_fn),
+        &mut |_| true,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidArgument { field, .. } if field == "training.attention_alignment"),
+        "{err}"
+    );
     Ok(())
 }

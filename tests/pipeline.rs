@@ -379,3 +379,106 @@ fn a_teacher_with_the_wrong_number_of_classes_is_refused_naming_the_file() -> Re
     assert!(text.contains("2 labels"), "{text}");
     Ok(())
 }
+
+#[test]
+fn attention_alignment_runs_the_teacher_online_and_its_loss_decreases() -> Result<()> {
+    let _guard = serial();
+    let tmp = tempfile::tempdir()?;
+    if !bbc_subset(10, &tmp.path().join("data"))? {
+        return Ok(());
+    }
+    let out = tmp.path().join("student");
+    // A random 1-layer, 2-head student against MiniLM's 12 heads: head-averaged maps, student
+    // layer 1 meets teacher layer 6 (uniform map).
+    let request = small_request(
+        &tmp.path().join("data"),
+        &out,
+        json!({"student": {"hidden_size": 64, "heads": 2, "intermediate_size": 128,
+                           "init_from_teacher": false},
+               "training": {"epochs": 4, "batch_size": 8, "learning_rate": 2e-3,
+                            "hard_warmup_share": 0.0, "lr_warmup_share": 0.0,
+                            "attention_alignment": true, "attention_weight": 2.0}}),
+    )?;
+    let mut events = Vec::new();
+    let report = pipeline::distill(&request, &mut |e: &Event| {
+        events.push(e.clone());
+        true
+    })?;
+    assert_eq!(report["training"]["online"], true, "{report}");
+    assert_eq!(report["training"]["attention_alignment"], true, "{report}");
+
+    let steps: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.stage == Stage::Distill && e.step > 0 && e.message.is_none())
+        .collect();
+    assert!(steps.len() >= 8, "{} distillation steps", steps.len());
+    for e in &steps {
+        assert!(
+            e.attention_loss.is_finite() && e.attention_loss > 0.0,
+            "step {}: attention loss {}",
+            e.step,
+            e.attention_loss
+        );
+    }
+    let epochs = steps.last().map_or(0, |e| e.epoch);
+    let mean_of_epoch = |epoch: usize| {
+        let v: Vec<f64> = steps
+            .iter()
+            .filter(|e| e.epoch == epoch)
+            .map(|e| e.attention_loss)
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let (first, last) = (mean_of_epoch(1), mean_of_epoch(epochs));
+    assert!(
+        last < first,
+        "attention loss went from {first} (epoch 1) to {last} (epoch {epochs})"
+    );
+    assert!(out.join("model.safetensors").is_file());
+    Ok(())
+}
+
+#[test]
+fn attention_alignment_with_an_mlp_student_or_a_torchscript_teacher_is_refused() -> Result<()> {
+    let _guard = serial();
+    let tmp = tempfile::tempdir()?;
+    let is_attention_refusal = |e: &Error| matches!(e, Error::InvalidArgument { field, .. } if field == "training.attention_alignment");
+
+    let rows: Vec<Value> = (0..20)
+        .map(|i| json!({"features": [i as f32, 1.0, 0.0, -1.0, 0.5], "label": i % 4}))
+        .collect();
+    let err = DistillRequest::from_json(
+        &json!({
+            "teacher": fixture_dir().join("tiny_features.pt").display().to_string(),
+            "train": {"rows": rows},
+            "student": {"kind": "mlp", "hidden_sizes": [8]},
+            "training": {"epochs": 1, "attention_alignment": true},
+            "output_dir": tmp.path().join("mlp").display().to_string()
+        })
+        .to_string(),
+    )
+    .unwrap_err();
+    assert!(is_attention_refusal(&err), "{err}");
+    assert!(err.to_string().contains("transformer student"), "{err}");
+
+    let texts: Vec<Value> = (0..20)
+        .map(|i| json!({"text": format!("text number {i}"), "label": i % 2}))
+        .collect();
+    let request = DistillRequest::from_json(
+        &json!({
+            "teacher": fixture_dir().join("tiny_text.pt").display().to_string(),
+            "train": {"rows": texts},
+            "student": {"kind": "transformer", "layers": 1, "hidden_size": 8, "heads": 2,
+                        "intermediate_size": 16, "max_positions": 16,
+                        "init_from_teacher": false},
+            "training": {"epochs": 1, "max_length": 16, "attention_alignment": true},
+            "output_dir": tmp.path().join("script").display().to_string()
+        })
+        .to_string(),
+    )?;
+    let err = pipeline::distill(&request, &mut |_| true).unwrap_err();
+    assert!(is_attention_refusal(&err), "{err}");
+    assert!(err.to_string().contains("tiny_text.pt"), "{err}");
+    assert!(!tmp.path().join("script").exists());
+    Ok(())
+}

@@ -9,6 +9,10 @@
 //!   `L = max_length` tokens, present only when hidden-state alignment is on, and only for the
 //!   teacher layers the layer map uses.
 //!
+//! Attention maps (`[n, heads, L, L]` per layer) are far too large to keep for a whole split
+//! and are never cached or written to a file: with `training.attention_alignment` the
+//! pipeline runs the teacher online and [`TeacherOutputs::attentions`] is filled per batch.
+//!
 //! # File format (`*.jbc`, version 1)
 //!
 //! ```text
@@ -57,6 +61,10 @@ pub struct TeacherOutputs {
     /// Token-level hidden states by teacher hidden-state index, each `[n, L, D]`, `f32`,
     /// zero-padded to `L` tokens.
     pub hidden: BTreeMap<usize, Tensor>,
+    /// Attention probabilities by teacher layer (1-based, as in the layer map), each
+    /// `[n, heads, l, l]` `f32` at the batch's own length `l`. Filled only by an online
+    /// teacher for one batch; always empty in cached outputs (never stored in a file).
+    pub attentions: BTreeMap<usize, Tensor>,
 }
 
 /// What the teacher returns for one batch of rows, all `f32`.
@@ -135,6 +143,7 @@ impl TeacherOutputs {
             pooled: Tensor::f_cat(&pooled, 0)?,
             logits,
             hidden,
+            attentions: BTreeMap::new(),
         })
     }
 
@@ -151,6 +160,11 @@ impl TeacherOutputs {
                 .hidden
                 .iter()
                 .map(|(k, h)| Ok((*k, h.f_index_select(0, index)?)))
+                .collect::<Result<_>>()?,
+            attentions: self
+                .attentions
+                .iter()
+                .map(|(k, a)| Ok((*k, a.f_index_select(0, index)?)))
                 .collect::<Result<_>>()?,
         })
     }
@@ -298,6 +312,7 @@ impl TeacherOutputs {
             pooled,
             logits,
             hidden,
+            attentions: BTreeMap::new(),
         }))
     }
 }

@@ -54,6 +54,9 @@ pub struct Event {
     pub hard_loss: f64,
     /// Hidden-state alignment part of the loss.
     pub hidden_loss: f64,
+    /// Attention-map alignment part of the loss (0 when off; absent from older event JSON).
+    #[serde(default)]
+    pub attention_loss: f64,
     /// Distillation temperature at this step.
     pub temperature: f64,
     /// Weight of the soft loss at this step.
@@ -80,6 +83,7 @@ impl Event {
             soft_loss: 0.0,
             hard_loss: 0.0,
             hidden_loss: 0.0,
+            attention_loss: 0.0,
             temperature: 0.0,
             alpha: 0.0,
             lr: 0.0,

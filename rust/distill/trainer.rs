@@ -29,7 +29,7 @@ use crate::distill::batch::{Batch, Inputs};
 use crate::distill::cache::TeacherOutputs;
 use crate::distill::checkpoint::{self, CheckpointState};
 use crate::distill::events::{Event, Stage};
-use crate::distill::loss::{self, HiddenAligner, HiddenLossKind, LayerMap};
+use crate::distill::loss::{self, AttentionLossKind, HiddenAligner, HiddenLossKind, LayerMap};
 use crate::distill::optim::AdamW;
 use crate::distill::schedule::{self, Schedule, ScheduleConfig, StepPlan};
 use crate::error::{Error, Result};
@@ -57,6 +57,45 @@ pub struct AlignmentConfig {
     pub teacher_layers: usize,
     /// Width of the teacher's hidden states.
     pub teacher_width: i64,
+}
+
+/// Attention-map alignment settings (MiniLM, Wang et al. 2020; TinyBERT, Jiao et al. 2020).
+///
+/// The student's attention probabilities of layer `i` are compared with the teacher's of the
+/// layer the map gives it, by [`loss::attention_loss`] (which averages heads when the head
+/// counts differ); pairs involving the embeddings (index 0) are skipped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttentionConfig {
+    /// KL (MiniLM) or MSE (TinyBERT) between attention rows.
+    pub kind: AttentionLossKind,
+    /// Weight of the mean attention loss added to the distillation loss.
+    pub weight: f64,
+    /// Student-to-teacher layer mapping (hidden-state indices; layer `i` is index `i`).
+    pub layer_map: LayerMap,
+    /// Number of teacher transformer layers.
+    pub teacher_layers: usize,
+}
+
+impl AttentionConfig {
+    /// The `(student layer, teacher layer)` pairs compared, both 1-based, for a student of
+    /// `student_layers` layers; an error naming `training.attention_alignment` when none is
+    /// left once the embedding pairs are dropped.
+    pub fn layer_pairs(&self, student_layers: usize) -> Result<Vec<(usize, usize)>> {
+        let pairs: Vec<(usize, usize)> = self
+            .layer_map
+            .pairs(student_layers, self.teacher_layers)?
+            .into_iter()
+            .filter(|&(s, t)| s > 0 && t > 0)
+            .collect();
+        if pairs.is_empty() {
+            return Err(Error::invalid_argument(
+                "training.attention_alignment",
+                "attention alignment needs at least one pair of transformer layers in the layer \
+                 map (pairs with the embeddings, index 0, have no attention map)",
+            ));
+        }
+        Ok(pairs)
+    }
 }
 
 /// Settings of one training run.
@@ -88,6 +127,9 @@ pub struct TrainerConfig {
     pub final_hard_share: f64,
     /// Hidden-state alignment, when on.
     pub alignment: Option<AlignmentConfig>,
+    /// Attention-map alignment, when on (needs a transformer student and teacher outputs
+    /// with attention maps, that is an online teacher).
+    pub attention: Option<AttentionConfig>,
     /// Epochs without validation improvement before stopping (0 = never stop early).
     pub early_stopping_patience: usize,
     /// Seed of data order and dropout.
@@ -119,6 +161,7 @@ impl Default for TrainerConfig {
             hard_warmup_share: 0.2,
             final_hard_share: 0.0,
             alignment: None,
+            attention: None,
             early_stopping_patience: 3,
             seed: 42,
             checkpoint_dir: None,
@@ -158,6 +201,8 @@ pub struct BatchLoss {
     pub hard: f64,
     /// Hidden-alignment loss value.
     pub hidden: f64,
+    /// Attention-alignment loss value (the unweighted mean over the mapped layers).
+    pub attention: f64,
 }
 
 /// What a training run ends with.
@@ -205,17 +250,22 @@ fn splitmix64(x: u64) -> u64 {
 /// Hard-only plans (`alpha == 0` or a warm-up/final stage) use [`loss::hard_loss`] alone;
 /// distillation plans use [`loss::distillation_loss`] plus, when `aligner` is given, the
 /// weighted mean of [`loss::hidden_loss`] over the mapped layers (teacher hidden states are
-/// zero-padded to the cache length and cut to the batch length here).
+/// zero-padded to the cache length and cut to the batch length here), plus, when `attention`
+/// is given, `attention.weight` times the mean of [`loss::attention_loss`] over the mapped
+/// layer pairs ([`AttentionConfig::layer_pairs`]), masked by the batch's padding mask. The
+/// teacher's attention maps come from [`TeacherOutputs::attentions`] at the batch's length.
 pub fn batch_loss(
     student: &Student,
     batch: &Batch,
     teacher: Option<&TeacherOutputs>,
     plan: &StepPlan,
     aligner: Option<(&HiddenAligner, &AlignmentConfig)>,
+    attention: Option<&AttentionConfig>,
     train: bool,
 ) -> Result<BatchLoss> {
-    let out = student.forward_t(batch, train, false)?;
     let hard_only = plan.stage.hard_only() || plan.alpha == 0.0 || teacher.is_none();
+    let attention = attention.filter(|_| !hard_only);
+    let out = student.forward_t(batch, train, attention.is_some())?;
     if hard_only {
         let hard = loss::hard_loss(&out.logits, &batch.labels)?;
         let value = hard.f_double_value(&[])?;
@@ -224,6 +274,7 @@ pub fn batch_loss(
             soft: 0.0,
             hard: value,
             hidden: 0.0,
+            attention: 0.0,
         });
     }
     let teacher = teacher.ok_or_else(|| Error::Internal("teacher outputs missing".into()))?;
@@ -270,11 +321,37 @@ pub fn batch_loss(
             total = total.f_add(&mean.f_mul_scalar(cfg.weight)?)?;
         }
     }
+    let mut attention_value = 0.0;
+    if let Some(cfg) = attention {
+        let mut losses = Vec::new();
+        for (s, t) in cfg.layer_pairs(student.num_layers())? {
+            let sa = out.attentions.get(s - 1).ok_or_else(|| {
+                Error::invalid_argument(
+                    "training.attention_alignment",
+                    format!(
+                        "the student gives no attention map for layer {s}; only transformer \
+                         students have attention maps"
+                    ),
+                )
+            })?;
+            let ta = teacher.attentions.get(&t).ok_or_else(|| {
+                Error::Internal(format!(
+                    "teacher attention map of layer {t} missing; attention alignment needs the \
+                     teacher run online on every batch"
+                ))
+            })?;
+            losses.push(loss::attention_loss(sa, ta, batch.mask.as_ref(), cfg.kind)?);
+        }
+        let mean = Tensor::f_stack(&losses, 0)?.f_mean(Kind::Float)?;
+        attention_value = mean.f_double_value(&[])?;
+        total = total.f_add(&mean.f_mul_scalar(cfg.weight)?)?;
+    }
     Ok(BatchLoss {
         total,
         soft: parts.soft.f_double_value(&[])?,
         hard: parts.hard.f_double_value(&[])?,
         hidden: hidden_value,
+        attention: attention_value,
     })
 }
 
@@ -354,7 +431,9 @@ fn assign(vars: &[(String, Tensor)], values: &BTreeMap<String, Tensor>) -> Resul
 ///
 /// `targets` supplies the teacher's outputs for distillation steps. Alignment (when
 /// configured) creates a projection in a private `VarStore` trained alongside the student and
-/// dropped at the end. Emits one [`Event`] per step and one per epoch (with the validation
+/// dropped at the end. Attention alignment (`config.attention`) needs a transformer student and
+/// [`Targets::Online`] whose outputs carry the mapped layers' attention maps; anything else is
+/// refused with [`Error::InvalidArgument`] naming `training.attention_alignment`. Emits one [`Event`] per step and one per epoch (with the validation
 /// accuracy) through `on_event`; `false` from it cancels the run.
 pub fn train(
     student: &Student,
@@ -387,6 +466,24 @@ pub fn train(
     let distilling = config.mode == TrainMode::Distill;
     if distilling && matches!(targets, Targets::None) {
         return Err(Error::Internal("distillation needs teacher outputs".into()));
+    }
+    let attention = config.attention.as_ref().filter(|_| distilling);
+    if let Some(a) = attention {
+        if !matches!(student, Student::Transformer(_)) {
+            return Err(Error::invalid_argument(
+                "training.attention_alignment",
+                "attention-map alignment needs a transformer student; an mlp student has no \
+                 attention maps; set it to false",
+            ));
+        }
+        if matches!(targets, Targets::Cached(_)) {
+            return Err(Error::invalid_argument(
+                "training.attention_alignment",
+                "attention-map alignment needs the teacher run online on every batch (attention \
+                 maps are never cached)",
+            ));
+        }
+        a.layer_pairs(student.num_layers())?;
     }
     let steps_per_epoch = n.div_ceil(config.batch_size);
     let total_steps = steps_per_epoch * config.epochs;
@@ -519,7 +616,15 @@ pub fn train(
                 None
             };
             let align = aligner.as_ref().zip(config.alignment.as_ref());
-            let losses = batch_loss(student, &batch, teacher_out.as_ref(), &plan, align, true)?;
+            let losses = batch_loss(
+                student,
+                &batch,
+                teacher_out.as_ref(),
+                &plan,
+                align,
+                attention,
+                true,
+            )?;
             opt.zero_grad();
             losses.total.f_backward()?;
             opt.clip_grad_norm(config.grad_clip)?;
@@ -540,6 +645,7 @@ pub fn train(
             event.soft_loss = losses.soft;
             event.hard_loss = losses.hard;
             event.hidden_loss = losses.hidden;
+            event.attention_loss = losses.attention;
             event.temperature = plan.temperature;
             event.alpha = plan.alpha;
             event.lr = plan.lr;

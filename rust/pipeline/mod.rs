@@ -27,8 +27,10 @@ use crate::data::{self, Dataset, InputKind, LabelSet};
 use crate::distill::batch::Inputs;
 use crate::distill::cache::{teacher_fingerprint, CacheKey, TeacherOutputs};
 use crate::distill::events::{Event, Stage};
-use crate::distill::loss::{HiddenLossKind, LayerMap};
-use crate::distill::trainer::{self, AlignmentConfig, Split, Targets, TrainMode, TrainerConfig};
+use crate::distill::loss::{AttentionLossKind, HiddenLossKind, LayerMap};
+use crate::distill::trainer::{
+    self, AlignmentConfig, AttentionConfig, Split, Targets, TrainMode, TrainerConfig,
+};
 use crate::error::{Error, Result};
 use crate::eval::{self, Latency};
 use crate::models::student::{MlpConfig, MlpStudent, Student};
@@ -125,13 +127,6 @@ pub fn distill(
         tch::set_num_threads(threads as i32);
     }
     let device = device_of(&settings.device, "training.device")?;
-    if settings.attention_alignment {
-        return Err(Error::invalid_argument(
-            "training.attention_alignment",
-            "attention-map alignment is not available in this version (the loss exists but \
-             the trainer does not feed it teacher attention maps yet); set it to false",
-        ));
-    }
 
     // ---- data and teacher ------------------------------------------------------------------
     let t = Instant::now();
@@ -139,6 +134,9 @@ pub fn distill(
     let data = data::prepare_request(request)?;
     let text = data.train.kind() == InputKind::Text;
     let (teacher_path, format) = registry::resolve(&request.teacher)?;
+    if settings.attention_alignment && format == TeacherFormat::TorchScript {
+        return Err(teacher::script_attention_error(&teacher_path));
+    }
     let mut teacher = Teacher::load(&teacher_path, format, device, settings.max_length, text)?;
     let num_labels = data.labels.len() as i64;
     if let Some(own) = teacher.own_labels() {
@@ -182,6 +180,15 @@ pub fn distill(
         StudentSpec::Mlp(m) => m.hidden_sizes.len().max(1),
     };
     let alignment = alignment_config(request, &teacher, student_layers)?;
+    let attention = attention_config(request, &teacher);
+    let attention_wanted: Vec<usize> = match &attention {
+        Some(a) => a
+            .layer_pairs(student_layers)?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect(),
+        None => Vec::new(),
+    };
     let hidden_wanted: Vec<usize> = match &alignment {
         Some(a) => a
             .layer_map
@@ -325,7 +332,8 @@ pub fn distill(
         &train_inputs,
         &student_vs,
     )?;
-    let online = settings.online;
+    // Attention maps are never cached: attention alignment runs the teacher on every batch.
+    let online = settings.online || attention.is_some();
     let tokenizer_path = teacher.tokenizer.as_ref().map(|t| t.path().to_path_buf());
     let teacher_name = teacher.name();
     let held_teacher = if online {
@@ -338,7 +346,13 @@ pub fn distill(
 
     // ---- training ------------------------------------------------------------------------------
     let t = Instant::now();
-    let distill_config = trainer_config(request, alignment.clone(), TrainMode::Distill, "")?;
+    let distill_config = trainer_config(
+        request,
+        alignment.clone(),
+        attention.clone(),
+        TrainMode::Distill,
+        "",
+    )?;
     let summary = {
         let val_split = (!val_inputs.is_empty()).then_some(Split {
             inputs: &val_inputs,
@@ -348,12 +362,15 @@ pub fn distill(
         let targets = match &held_teacher {
             Some(teacher) => {
                 let hidden = hidden_wanted.clone();
+                let attention_layers = attention_wanted.clone();
                 online_fn = move |batch: &crate::distill::batch::Batch| -> Result<TeacherOutputs> {
-                    let out = teacher.forward(batch, &hidden)?;
+                    let (out, attentions) =
+                        teacher.forward_with_attentions(batch, &hidden, &attention_layers)?;
                     Ok(TeacherOutputs {
                         pooled: out.pooled,
                         logits: out.logits,
                         hidden: out.hidden,
+                        attentions,
                     })
                 };
                 Targets::Online(&mut online_fn)
@@ -389,7 +406,7 @@ pub fn distill(
         let base_vs = nn::VarStore::new(device);
         let base =
             build_baseline_student(request, tokens.as_ref(), &data, &train_inputs, &base_vs)?;
-        let cfg = trainer_config(request, None, TrainMode::HardOnly, "baseline")?;
+        let cfg = trainer_config(request, None, None, TrainMode::HardOnly, "baseline")?;
         let val_split = (!val_inputs.is_empty()).then_some(Split {
             inputs: &val_inputs,
             labels: &val_labels,
@@ -600,6 +617,7 @@ pub fn distill(
             "stopped_early": summary.stopped_early,
             "resumed": summary.resumed,
             "online": online,
+            "attention_alignment": attention.is_some(),
         },
         "seconds": {
             "load": secs.load,
@@ -943,10 +961,34 @@ fn alignment_config(
     }))
 }
 
+/// Attention-map alignment settings of a run, or `None` when it is off.
+///
+/// The layer map is the hidden alignment's (`training.hidden_alignment.layer_map` when given,
+/// otherwise TinyBERT's uniform map), whether or not hidden alignment itself is on; the loss is
+/// the KL of teacher and student attention rows (MiniLM). The request's validation and the
+/// format check in [`distill`] have already refused mlp students and TorchScript teachers.
+fn attention_config(request: &DistillRequest, teacher: &Teacher) -> Option<AttentionConfig> {
+    let s = &request.training;
+    if !s.attention_alignment {
+        return None;
+    }
+    let layer_map = match &s.hidden_alignment.layer_map {
+        Some(map) => LayerMap::Explicit(map.iter().enumerate().map(|(i, &t)| (i + 1, t)).collect()),
+        None => LayerMap::Uniform,
+    };
+    Some(AttentionConfig {
+        kind: AttentionLossKind::Kl,
+        weight: s.attention_weight,
+        layer_map,
+        teacher_layers: teacher.num_layers(),
+    })
+}
+
 /// The trainer settings of a request; `subdir` separates the baseline's checkpoints.
 fn trainer_config(
     request: &DistillRequest,
     alignment: Option<AlignmentConfig>,
+    attention: Option<AttentionConfig>,
     mode: TrainMode,
     subdir: &str,
 ) -> Result<TrainerConfig> {
@@ -973,6 +1015,7 @@ fn trainer_config(
         hard_warmup_share: s.hard_warmup_share,
         final_hard_share: s.final_hard_share,
         alignment,
+        attention,
         early_stopping_patience: s.early_stopping_patience,
         seed: s.seed,
         checkpoint_every: if checkpoint_dir.is_some() && s.checkpoint_every == 0 {

@@ -223,14 +223,37 @@ impl Teacher {
     /// fitted head; `None` before a head is fitted) and the hidden states listed in `hidden`
     /// (hidden-state indices, 0 = embeddings). Runs under `no_grad` in eval mode.
     pub fn forward(&self, batch: &Batch, hidden: &[usize]) -> Result<TeacherBatch> {
-        tch::no_grad(|| self.forward_inner(batch, hidden))
+        Ok(self.forward_with_attentions(batch, hidden, &[])?.0)
     }
 
-    fn forward_inner(&self, batch: &Batch, hidden: &[usize]) -> Result<TeacherBatch> {
+    /// Like [`Self::forward`], and also the attention probabilities of the transformer layers
+    /// listed in `attention_layers` (1-based), each `[b, heads, l, l]` `f32` on the CPU at the
+    /// batch's length `l`, keyed by layer. Runs under `no_grad` in eval mode (no dropout).
+    ///
+    /// Only a Hugging Face encoder teacher has attention maps: a TorchScript teacher asked for
+    /// any gives [`Error::InvalidArgument`] naming `training.attention_alignment`.
+    pub fn forward_with_attentions(
+        &self,
+        batch: &Batch,
+        hidden: &[usize],
+        attention_layers: &[usize],
+    ) -> Result<(TeacherBatch, BTreeMap<usize, Tensor>)> {
+        tch::no_grad(|| self.forward_inner(batch, hidden, attention_layers))
+    }
+
+    fn forward_inner(
+        &self,
+        batch: &Batch,
+        hidden: &[usize],
+        attention_layers: &[usize],
+    ) -> Result<(TeacherBatch, BTreeMap<usize, Tensor>)> {
         match &self.backbone {
             Backbone::Hf(model) => {
                 let (ids, mask) = text_inputs(batch, self.device)?;
-                let out = model.encoder.forward_t(&ids, &mask, false, false)?;
+                let want_attentions = !attention_layers.is_empty();
+                let out = model
+                    .encoder
+                    .forward_t(&ids, &mask, false, want_attentions)?;
                 let pooled = l2_normalize(&mean_pool(&out.last_hidden, &mask)?)?;
                 let logits = match (&model.head, &self.head) {
                     (Some(own), _) => Some(own.forward(&out.last_hidden)?),
@@ -251,13 +274,34 @@ impl Teacher {
                     })?;
                     states.insert(i, h.f_to_device(Device::Cpu)?);
                 }
-                Ok(TeacherBatch {
+                let mut attentions = BTreeMap::new();
+                for &layer in attention_layers {
+                    let a = layer
+                        .checked_sub(1)
+                        .and_then(|i| out.attentions.get(i))
+                        .ok_or_else(|| {
+                            Error::invalid_argument(
+                                "training.attention_alignment",
+                                format!(
+                                    "teacher layer {layer} has no attention map; the teacher \
+                                     has layers 1..={}",
+                                    out.attentions.len()
+                                ),
+                            )
+                        })?;
+                    attentions.insert(layer, a.f_to_device(Device::Cpu)?);
+                }
+                let outputs = TeacherBatch {
                     pooled: pooled.f_to_device(Device::Cpu)?,
                     logits: logits.map(|l| l.f_to_device(Device::Cpu)).transpose()?,
                     hidden: states,
-                })
+                };
+                Ok((outputs, attentions))
             }
             Backbone::Script(module) => {
+                if !attention_layers.is_empty() {
+                    return Err(script_attention_error(&self.path));
+                }
                 let args = match (&batch.ids, &batch.mask, &batch.features) {
                     (Some(ids), Some(mask), _) => vec![
                         IValue::Tensor(ids.f_to_device(self.device)?),
@@ -285,11 +329,12 @@ impl Teacher {
                 })?;
                 let (logits, states) = self.script_outputs(output, batch, hidden)?;
                 let logits = logits.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?;
-                Ok(TeacherBatch {
+                let outputs = TeacherBatch {
                     pooled: logits.shallow_clone(),
                     logits: Some(logits),
                     hidden: states,
-                })
+                };
+                Ok((outputs, BTreeMap::new()))
             }
         }
     }
@@ -380,6 +425,19 @@ impl Teacher {
         }
         Ok((logits, states))
     }
+}
+
+/// The refusal of attention alignment with a TorchScript teacher at `path`.
+pub(crate) fn script_attention_error(path: &Path) -> Error {
+    Error::invalid_argument(
+        "training.attention_alignment",
+        format!(
+            "attention-map alignment needs a Hugging Face directory teacher, whose attention \
+             probabilities can be read; {} is a TorchScript file, which returns none; set it to \
+             false",
+            path.display()
+        ),
+    )
 }
 
 /// Ids and mask of a text batch on `device`.

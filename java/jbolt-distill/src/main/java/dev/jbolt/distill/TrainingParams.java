@@ -41,6 +41,7 @@ public final class TrainingParams {
     private double hiddenAlignmentWeight = 1.0;
     private int[] layerMap;
     private boolean attentionAlignment;
+    private double attentionWeight = 1.0;
     private int earlyStoppingPatience = 3;
     private long seed = 42;
     private Integer threads;
@@ -244,13 +245,32 @@ public final class TrainingParams {
     }
 
     /**
-     * Also aligns attention maps (transformer students; default false).
+     * Also aligns attention maps, MiniLM/TinyBERT style (default false).
+     *
+     * <p>Adds {@linkplain #setAttentionWeight the attention weight} times the mean, over mapped
+     * layers, of the KL divergence between the teacher's and the student's attention rows (padding
+     * masked). Student layer {@code i} meets the teacher layer {@linkplain #setLayerMap the layer
+     * map} gives it, or the even spread when there is none; head-averaged maps are compared when
+     * the head counts differ. Needs a transformer student and a Hugging Face directory teacher.
+     * Attention maps are too large to cache, so this runs the teacher on every batch, as {@link
+     * #setOnline(boolean) setOnline(true)} does.
      *
      * @param attentionAlignment whether to align attention maps
      * @return these settings
      */
     public TrainingParams setAttentionAlignment(boolean attentionAlignment) {
         this.attentionAlignment = attentionAlignment;
+        return this;
+    }
+
+    /**
+     * Sets the weight of the attention-alignment loss (at least 0; default 1.0).
+     *
+     * @param weight the weight
+     * @return these settings
+     */
+    public TrainingParams setAttentionWeight(double weight) {
+        this.attentionWeight = weight;
         return this;
     }
 
@@ -496,6 +516,13 @@ public final class TrainingParams {
     }
 
     /**
+     * @return the attention alignment weight
+     */
+    public double getAttentionWeight() {
+        return attentionWeight;
+    }
+
+    /**
      * @return the early-stopping patience in epochs
      */
     public int getEarlyStoppingPatience() {
@@ -569,7 +596,7 @@ public final class TrainingParams {
      * Writes the {@code training} section of the request into {@code out}.
      *
      * @throws InvalidInputException for a negative count or seed (which JSON would carry as a value
-     *     the engine cannot name well)
+     *     the engine cannot name well), or a negative or non-finite attention weight
      */
     void writeJson(ObjectNode out) {
         Checks.atLeast("training.epochs", epochs, 1);
@@ -580,6 +607,11 @@ public final class TrainingParams {
         Checks.atLeast("training.checkpoint_every", checkpointEvery, 0);
         if (threads != null) {
             Checks.atLeast("training.threads", threads, 1);
+        }
+        if (!(attentionWeight >= 0.0) || Double.isInfinite(attentionWeight)) {
+            throw Checks.invalid(
+                    "training.attention_weight",
+                    "must be a finite number of at least 0, got " + attentionWeight);
         }
         out.put("epochs", epochs);
         out.put("batch_size", batchSize);
@@ -608,6 +640,7 @@ public final class TrainingParams {
             }
         }
         out.put("attention_alignment", attentionAlignment);
+        out.put("attention_weight", attentionWeight);
         out.put("early_stopping_patience", earlyStoppingPatience);
         out.put("seed", seed);
         if (threads != null) {

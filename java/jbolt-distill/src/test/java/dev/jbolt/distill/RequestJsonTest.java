@@ -57,6 +57,7 @@ class RequestJsonTest {
                         .setHiddenAlignmentWeight(0.25)
                         .setLayerMap(2, 4)
                         .setAttentionAlignment(true)
+                        .setAttentionWeight(0.5)
                         .setEarlyStoppingPatience(0)
                         .setSeed(7)
                         .setThreads(1)
@@ -133,6 +134,7 @@ class RequestJsonTest {
                                         + "\"hidden_alignment\":{\"enabled\":true,"
                                         + "\"loss\":\"cosine\",\"weight\":0.25,"
                                         + "\"layer_map\":[2,4]},\"attention_alignment\":true,"
+                                        + "\"attention_weight\":0.5,"
                                         + "\"early_stopping_patience\":0,\"seed\":7,"
                                         + "\"threads\":1,\"device\":\"cuda:1\",\"online\":true,"
                                         + "\"cache_dir\":\""
