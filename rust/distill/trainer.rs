@@ -646,7 +646,8 @@ pub fn train(
             event.hard_loss = losses.hard;
             event.hidden_loss = losses.hidden;
             event.attention_loss = losses.attention;
-            event.temperature = plan.temperature;
+            // Hard-label steps use no temperature; report 0 rather than the schedule's value.
+            event.temperature = if needs_teacher { plan.temperature } else { 0.0 };
             event.alpha = plan.alpha;
             event.lr = plan.lr;
             event.examples_per_sec = rows.len() as f64 / secs;
