@@ -28,9 +28,20 @@ public final class DistillProbe {
                 .setOutputDir(out)
                 .addListener(
                         e -> {
-                            if (e.stage().equals("distill") && e.step() > 0) {
+                            boolean training =
+                                    e.stage().equals("warmup")
+                                            || e.stage().equals("distill")
+                                            || e.stage().equals("final");
+                            if (training && e.step() > 0) {
                                 System.out.println("step " + e.step());
                                 System.out.flush();
+                                // A pause after each step lets the parent's kill land at the
+                                // step it chose, not some steps later (a step takes ~10 ms).
+                                try {
+                                    Thread.sleep(250);
+                                } catch (InterruptedException interrupted) {
+                                    Thread.currentThread().interrupt();
+                                }
                             }
                         })
                 .distill(

@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -50,7 +50,7 @@ class InterruptionTest {
         Path data = bbcSubset(dir);
         long seed = System.nanoTime();
         // 32 training rows in batches of 8 for 3 epochs: 12 steps; kill after 1 to 10 of them.
-        int killAfter = 1 + new Random(seed).nextInt(10);
+        int killAfter = 1 + new SplittableRandom(seed).nextInt(10);
         System.out.println("interruption: seed " + seed + ", kill after step " + killAfter);
 
         JsonNode whole;
