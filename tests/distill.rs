@@ -187,6 +187,36 @@ fn distillation_learns_the_blobs() -> Result<()> {
 }
 
 #[test]
+fn with_no_step_interval_every_epoch_ends_with_a_checkpoint_to_resume_from() -> Result<()> {
+    let _guard = lock();
+    tch::set_num_threads(1);
+    let f = fixture();
+    let dir = std::env::temp_dir().join(format!("jbolt-epoch-ckpt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, s_full, sum_full) = run(&f, &config(), None)?;
+
+    let mut cfg = config();
+    cfg.checkpoint_dir = Some(dir.clone());
+    cfg.checkpoint_every = 0;
+    // 8 steps per epoch; cancelled at step 13, the end of epoch 1 (step 8) is what is kept.
+    let err = run(&f, &cfg, Some(13)).err();
+    assert!(matches!(err, Some(Error::Cancelled)), "{err:?}");
+    let kept: Vec<String> = std::fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept, ["step-00000008"]);
+
+    cfg.resume = true;
+    let (_, s_res, sum_res) = run(&f, &cfg, None)?;
+    assert!(sum_res.resumed);
+    assert_eq!(sum_res.steps, sum_full.steps);
+    assert!(val_logits(&f, &s_res)?.equal(&val_logits(&f, &s_full)?));
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
 fn resumed_run_ends_exactly_like_an_uninterrupted_one() -> Result<()> {
     let _guard = lock();
     tch::set_num_threads(1);

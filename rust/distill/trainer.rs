@@ -136,7 +136,8 @@ pub struct TrainerConfig {
     pub seed: u64,
     /// Where checkpoints go (none when `None`).
     pub checkpoint_dir: Option<PathBuf>,
-    /// Steps between checkpoints (0 = none).
+    /// Steps between extra checkpoints; 0 = only the one at the end of each epoch (with
+    /// `checkpoint_dir`).
     pub checkpoint_every: usize,
     /// Continue from the latest checkpoint in `checkpoint_dir`.
     pub resume: bool,
@@ -574,6 +575,12 @@ pub fn train(
                 ck.path.display(),
                 state.step
             );
+        } else {
+            log::warn!(
+                "resume asked, but {} holds no checkpoint of this run; starting from the \
+                 beginning",
+                dir.display()
+            );
         }
     }
 
@@ -683,7 +690,14 @@ pub fn train(
                         state.bad_epochs = 0;
                         best = Some(named_copies(&student_vars));
                     } else {
-                        state.bad_epochs += 1;
+                        // Epochs spent in the hard-label warm-up do not use up the patience:
+                        // distillation has not started yet.
+                        let in_warmup = distilling
+                            && schedule.at(state.step.saturating_sub(1)).stage
+                                == schedule::Stage::Warmup;
+                        if !in_warmup {
+                            state.bad_epochs += 1;
+                        }
                         if config.early_stopping_patience > 0
                             && state.bad_epochs >= config.early_stopping_patience
                         {
@@ -702,6 +716,8 @@ pub fn train(
                 ""
             }
         ));
+        // Every epoch ends with a checkpoint (besides those every `checkpoint_every` steps).
+        save_checkpoint(&state, &opt, &best)?;
         if !on_event(&event) {
             return Err(Error::Cancelled);
         }

@@ -1018,11 +1018,7 @@ fn trainer_config(
         attention,
         early_stopping_patience: s.early_stopping_patience,
         seed: s.seed,
-        checkpoint_every: if checkpoint_dir.is_some() && s.checkpoint_every == 0 {
-            usize::MAX
-        } else {
-            s.checkpoint_every
-        },
+        checkpoint_every: s.checkpoint_every,
         checkpoint_dir,
         resume: s.resume,
         mode,
