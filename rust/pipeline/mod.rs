@@ -213,7 +213,8 @@ pub fn distill(
     let run_teacher = |teacher: &Teacher,
                        inputs: &Inputs,
                        hidden: &[usize],
-                       split: &str|
+                       split: &str,
+                       progress: &mut Progress<'_>|
      -> Result<Option<TeacherOutputs>> {
         if inputs.is_empty() {
             return Ok(None);
@@ -234,6 +235,13 @@ pub fn distill(
             TEACHER_BATCH,
             settings.max_length as i64,
             &mut |start, end| {
+                // Each batch reports its progress, which is also where a cancel lands.
+                let mut event = Event::stage(Stage::TeacherCache);
+                event.step = start;
+                event.total_steps = inputs.len();
+                if !(progress.on_event)(&event) {
+                    return Err(Error::Cancelled);
+                }
                 let rows: Vec<usize> = (start..end).collect();
                 let batch = inputs.batch(&rows, &labels)?;
                 teacher.forward(&batch, hidden)
@@ -248,10 +256,16 @@ pub fn distill(
         }
         Ok(Some(outputs))
     };
-    let mut train_out = run_teacher(&teacher, &train_inputs, &hidden_wanted, "train")?
-        .ok_or_else(|| Error::invalid_input(data.name.clone(), "no training rows"))?;
-    let mut val_out = run_teacher(&teacher, &val_inputs, &[], "validation")?;
-    let mut test_out = run_teacher(&teacher, &test_inputs, &[], "test")?;
+    let mut train_out = run_teacher(
+        &teacher,
+        &train_inputs,
+        &hidden_wanted,
+        "train",
+        &mut progress,
+    )?
+    .ok_or_else(|| Error::invalid_input(data.name.clone(), "no training rows"))?;
+    let mut val_out = run_teacher(&teacher, &val_inputs, &[], "validation", &mut progress)?;
+    let mut test_out = run_teacher(&teacher, &test_inputs, &[], "test", &mut progress)?;
     secs.teacher_cache = t.elapsed().as_secs_f64();
 
     // ---- a head for a teacher without one ----------------------------------------------------

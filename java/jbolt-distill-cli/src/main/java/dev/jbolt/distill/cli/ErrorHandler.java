@@ -4,6 +4,7 @@ import dev.jbolt.distill.InvalidInputException;
 import dev.jbolt.distill.JboltException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
@@ -28,12 +29,12 @@ final class ErrorHandler {
         PrintWriter err = cmd.getErr();
         int status;
         if (e instanceof BadInputException || e instanceof InvalidInputException) {
-            err.println(e.getMessage());
+            err.println(forUser(e.getMessage()));
             status = JboltDistillCli.USAGE;
         } else if (e instanceof JboltException
                 || e instanceof UncheckedIOException
                 || e instanceof ToolFailureException) {
-            err.println(e.getMessage());
+            err.println(forUser(e.getMessage()));
             status = JboltDistillCli.FAILURE;
         } else {
             err.println("Failed: " + e);
@@ -43,6 +44,20 @@ final class ErrorHandler {
         err.flush();
         return status;
     }
+
+    /**
+     * The message without the engine's "Native call NAME failed: " prefix, which names an internal
+     * function: a user of the tool wants to know what was wrong with their input.
+     */
+    static String forUser(String message) {
+        if (message == null) {
+            return "Failed (no message)";
+        }
+        String text = NATIVE_PREFIX.matcher(message).replaceAll("");
+        return text.isEmpty() ? message : Character.toUpperCase(text.charAt(0)) + text.substring(1);
+    }
+
+    private static final Pattern NATIVE_PREFIX = Pattern.compile("Native call \\w+ failed: ");
 
     /**
      * A native method missing from the loaded JNI library (a library older than the Java API, or a

@@ -139,7 +139,9 @@ final class ProgressDisplay implements DistillationListener {
     private static String detail(DistillationEvent e) {
         StringBuilder s = new StringBuilder();
         s.append("epoch ").append(e.epoch());
-        s.append(String.format(Locale.ROOT, " loss %.4f", e.loss()));
+        if (e.validationAccuracy() == null) {
+            s.append(String.format(Locale.ROOT, " loss %.4f", e.loss()));
+        }
         if (e.temperature() > 0) {
             s.append(String.format(Locale.ROOT, " T %.2f", e.temperature()));
         }

@@ -12,6 +12,12 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Runs a distillation for a command and writes its output directory.
@@ -23,6 +29,9 @@ import java.nio.file.Path;
  */
 final class RunOutput {
     private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    /** How long a shutdown waits for a running distillation to reach its next step. */
+    private static final long SHUTDOWN_WAIT_SECONDS = 60;
 
     /** Directory of the bundle inside the output directory. */
     static final String BUNDLE_DIR = "student";
@@ -56,7 +65,7 @@ final class RunOutput {
         distiller.setOutputDir(dir.resolve(BUNDLE_DIR));
         distiller.addListener(ProgressDisplay.forConsole(stderr));
 
-        DistillationResult result = distiller.distill(train, params);
+        DistillationResult result = runUntilDone(distiller, train, params, stderr);
 
         ObjectNode report = result.json().deepCopy();
         if (dataset != null) {
@@ -76,6 +85,63 @@ final class RunOutput {
         }
         stdout.flush();
         return report;
+    }
+
+    /**
+     * Runs the distillation on a worker thread and waits for it; if the JVM is asked to stop
+     * meanwhile (Ctrl-C, SIGTERM), a shutdown hook cancels the run and waits for the engine to
+     * return before the JVM exits, so native code never runs while the process is torn down.
+     */
+    private static DistillationResult runUntilDone(
+            JboltDistiller distiller, Dataset train, TrainingParams params, PrintWriter stderr) {
+        ExecutorService worker =
+                Executors.newSingleThreadExecutor(
+                        task -> {
+                            Thread t = new Thread(task, "jbolt-distill-run");
+                            t.setDaemon(true);
+                            return t;
+                        });
+        CompletableFuture<DistillationResult> future =
+                distiller.distillAsync(train, params, worker);
+        worker.shutdown();
+        Thread hook =
+                new Thread(
+                        () -> {
+                            if (!worker.isTerminated()) {
+                                stderr.println(
+                                        "Stopping: the run ends at its next step; its last"
+                                                + " checkpoint is kept");
+                                stderr.flush();
+                                future.cancel(true);
+                                try {
+                                    worker.awaitTermination(
+                                            SHUTDOWN_WAIT_SECONDS, TimeUnit.SECONDS);
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            }
+                        },
+                        "jbolt-distill-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return future.join();
+        } catch (CancellationException e) {
+            throw new ToolFailureException("Stopped before the run finished");
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw e;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // The JVM is exiting; the hook is running or has run.
+            }
+        }
     }
 
     static void createDirectories(Path dir) {

@@ -17,6 +17,7 @@ import picocli.CommandLine.Option;
  */
 @Command(
         name = "selftest",
+        mixinStandardHelpOptions = true,
         description =
                 "Load libtorch and the JNI library, run a matrix product through JNI and check it"
                         + " against plain Java.")
