@@ -679,18 +679,11 @@ pub fn evaluate(model_dir: &Path, request: &EvalRequest) -> Result<Value> {
     }
     let mut predicted = Vec::with_capacity(dataset.len());
     let batch = request.batch_size;
-    let latency = match dataset.inputs() {
+    match dataset.inputs() {
         data::Inputs::Texts(texts) => {
             for chunk in texts.chunks(batch) {
                 predicted.extend(predictor.predict_texts(chunk)?.into_iter().map(|p| p.index));
             }
-            measure(
-                |rows| {
-                    let chunk: Vec<String> = rows.iter().map(|&r| texts[r].clone()).collect();
-                    predictor.predict_texts(&chunk).map(|_| ())
-                },
-                texts.len(),
-            )?
         }
         data::Inputs::Features { values, dim } => {
             for chunk in values.chunks(batch * dim) {
@@ -701,18 +694,9 @@ pub fn evaluate(model_dir: &Path, request: &EvalRequest) -> Result<Value> {
                         .map(|p| p.index),
                 );
             }
-            measure(
-                |rows| {
-                    let mut chunk = Vec::with_capacity(rows.len() * dim);
-                    for &r in rows {
-                        chunk.extend_from_slice(&values[r * dim..(r + 1) * dim]);
-                    }
-                    predictor.predict_features(&chunk, *dim).map(|_| ())
-                },
-                dataset.len(),
-            )?
         }
-    };
+    }
+    let latency = serving_latency(&predictor, &dataset)?;
     let (y_true, y_pred) = eval::labelled_pairs(dataset.labels(), &predicted)?;
     let metrics = eval::classification_metrics(&y_true, &y_pred, labels.len())?;
     Ok(json!({
@@ -777,29 +761,7 @@ fn student_side(
         let pred = argmax(Some(&logits_of(predictor, test_inputs)?))?;
         (metrics_of(&pred, test, num_labels)?, Some(pred))
     };
-    let latency = match test.inputs() {
-        data::Inputs::Texts(texts) if !texts.is_empty() => measure(
-            |rows| {
-                let chunk: Vec<String> = rows.iter().map(|&r| texts[r].clone()).collect();
-                predictor.predict_texts(&chunk).map(|_| ())
-            },
-            texts.len(),
-        )?,
-        data::Inputs::Features { values, dim } if !values.is_empty() => measure(
-            |rows| {
-                let mut chunk = Vec::with_capacity(rows.len() * dim);
-                for &r in rows {
-                    chunk.extend_from_slice(&values[r * dim..(r + 1) * dim]);
-                }
-                predictor.predict_features(&chunk, *dim).map(|_| ())
-            },
-            test.len(),
-        )?,
-        _ => Latency {
-            ms_batch1: 0.0,
-            ms_batch32: 0.0,
-        },
-    };
+    let latency = serving_latency(predictor, test)?;
     let weights = dir.join(crate::models::hf::WEIGHTS_FILE);
     Ok(StudentSide {
         metrics,
@@ -808,6 +770,30 @@ fn student_side(
         bytes: eval::dir_size_bytes(&weights)?,
         bundle_bytes: eval::dir_size_bytes(dir)?,
     })
+}
+
+/// Median latency of prediction calls at batch 1 and 32 on a dataset's first rows, through the
+/// serving path (tokenization included); zeros for an empty dataset.
+fn serving_latency(predictor: &Predictor, dataset: &Dataset) -> Result<Latency> {
+    match dataset.inputs() {
+        data::Inputs::Texts(texts) => measure(
+            |rows| {
+                let chunk: Vec<String> = rows.iter().map(|&r| texts[r].clone()).collect();
+                predictor.predict_texts(&chunk).map(|_| ())
+            },
+            texts.len(),
+        ),
+        data::Inputs::Features { values, dim } => measure(
+            |rows| {
+                let mut chunk = Vec::with_capacity(rows.len() * dim);
+                for &r in rows {
+                    chunk.extend_from_slice(&values[r * dim..(r + 1) * dim]);
+                }
+                predictor.predict_features(&chunk, *dim).map(|_| ())
+            },
+            dataset.len(),
+        ),
+    }
 }
 
 /// Logits of a bundle for already encoded inputs.
