@@ -705,7 +705,20 @@ pub fn evaluate(model_dir: &Path, request: &EvalRequest) -> Result<Value> {
         "n": metrics.n,
         "accuracy": metrics.accuracy,
         "macro_f1": metrics.macro_f1,
-        "per_class": metrics.per_class,
+        "per_class": metrics
+            .per_class
+            .iter()
+            .zip(labels.names())
+            .map(|(m, label)| {
+                let mut entry = json!({ "label": label });
+                if let (Some(e), Ok(Value::Object(fields))) =
+                    (entry.as_object_mut(), serde_json::to_value(m))
+                {
+                    e.extend(fields);
+                }
+                entry
+            })
+            .collect::<Vec<Value>>(),
         "confusion": metrics.confusion,
         "labels": labels.names(),
         "latency_ms_batch1": latency.ms_batch1,
