@@ -45,8 +45,7 @@ class ProgressDisplayTest {
                 .contains("[    0.0s] load ...")
                 .contains("[    1.5s] load done in 1.5 s")
                 .contains("distill: step 2/20 (10%) epoch 1 loss 0.5000 T 4.00 100 ex/s")
-                .contains(
-                        "distill: step 20/20 (100%) epoch 1 loss 0.5000 T 4.00 100 ex/s val acc 0.9000")
+                .contains("distill: step 20/20 (100%) epoch 1 T 4.00 100 ex/s val acc 0.9000")
                 .contains("[    4.0s] distill done in 2.5 s")
                 .contains("[    4.0s] finished in 4.0 s");
         assertThat(text.toString().lines().filter(l -> l.contains("distill: step"))).hasSize(11);
