@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.jbolt.distill.Dataset;
 import dev.jbolt.distill.StudentModel;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -12,7 +11,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code jbolt-distill evaluate}: accuracy, macro-F1 and latency of a bundle on labelled data. */
@@ -23,12 +21,7 @@ import picocli.CommandLine.Spec;
 final class EvaluateCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(
-            names = "--model",
-            required = true,
-            paramLabel = "DIR",
-            description = "The student bundle directory.")
-    Path model;
+    @Mixin ModelOption modelOption;
 
     @Option(
             names = "--data",
@@ -44,12 +37,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!Files.isDirectory(model)) {
-            throw new ParameterException(
-                    spec.commandLine(),
-                    "Invalid value for option '--model': no such directory: "
-                            + model.toAbsolutePath());
-        }
+        Path model = modelOption.directory(spec);
         Dataset rows = dataOptions.open(spec, "--data", data);
         JsonNode result;
         try (StudentModel student = StudentModel.load(model)) {

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -29,12 +30,7 @@ import picocli.CommandLine.Spec;
 final class ExportCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(
-            names = "--model",
-            required = true,
-            paramLabel = "DIR",
-            description = "The student bundle directory.")
-    Path model;
+    @Mixin ModelOption modelOption;
 
     @Option(
             names = "--out",
@@ -45,12 +41,7 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!Files.isDirectory(model)) {
-            throw new ParameterException(
-                    spec.commandLine(),
-                    "Invalid value for option '--model': no such directory: "
-                            + model.toAbsolutePath());
-        }
+        Path model = modelOption.directory(spec);
         Path parent = out.toAbsolutePath().getParent();
         if (Files.isDirectory(out) || parent == null || !Files.isDirectory(parent)) {
             throw new ParameterException(

@@ -12,14 +12,12 @@ import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
@@ -44,21 +42,11 @@ final class PredictCommand implements Callable<Integer> {
 
     @ParentCommand JboltDistillCli parent;
 
-    @Option(
-            names = "--model",
-            required = true,
-            paramLabel = "DIR",
-            description = "The student bundle directory.")
-    Path model;
+    @Mixin ModelOption modelOption;
 
     @Override
     public Integer call() {
-        if (!Files.isDirectory(model)) {
-            throw new ParameterException(
-                    spec.commandLine(),
-                    "Invalid value for option '--model': no such directory: "
-                            + model.toAbsolutePath());
-        }
+        Path model = modelOption.directory(spec);
         PrintWriter out = spec.commandLine().getOut();
         BufferedReader in =
                 new BufferedReader(new InputStreamReader(parent.stdin(), StandardCharsets.UTF_8));
